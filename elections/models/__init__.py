@@ -1,0 +1,32 @@
+"""Teller's records, one module per concern."""
+
+from elections.models.audit import AuditEvent
+from elections.models.ballots import Ballot, InboxBallot, Participation, VotingChannel
+from elections.models.contests import Candidate, Contest, ContestState
+from elections.models.polls import Poll, PollStatus, RollEntry
+from elections.models.regions import Body, Membership, Region, RegionalOfficial
+from elections.models.rules import Channel, Method, Publication, RuleSet, StvRules, TieBreak
+
+__all__ = [
+    "AuditEvent",
+    "Ballot",
+    "Body",
+    "Candidate",
+    "Channel",
+    "Contest",
+    "ContestState",
+    "InboxBallot",
+    "Membership",
+    "Method",
+    "Participation",
+    "Poll",
+    "PollStatus",
+    "Publication",
+    "Region",
+    "RegionalOfficial",
+    "RollEntry",
+    "RuleSet",
+    "StvRules",
+    "TieBreak",
+    "VotingChannel",
+]

@@ -1,0 +1,209 @@
+"""Polls (rounds of voting) and the roll of who may vote in each.
+
+A poll accepts votes only while `opens_at <= now < closes_at` and it is
+open (not suspended, not quashed). Casting checks that inside its own
+transaction, so a late or missing task never lets a late vote in.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+from django.db import connection, models, transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from elections.ballot_paper import BallotPaper, Option, PaperKind
+from elections.exceptions import InvalidTransition
+from elections.models.audit import AuditEvent, audit_actor_for
+from elections.models.contests import Candidate, Contest, ContestState
+from elections.models.regions import Membership
+from elections.models.rules import Method
+from elections.permissions import ALLOWED, Verdict, refused
+
+if TYPE_CHECKING:
+    from accounts.models import User
+
+
+class PollStatus(models.TextChoices):
+    SCHEDULED = "scheduled", "Scheduled"
+    OPEN = "open", "Open"
+    CLOSED = "closed", "Closed"
+    COUNTED = "counted", "Counted"
+
+
+class Poll(models.Model):
+    Status = PollStatus
+
+    contest = models.ForeignKey(Contest, on_delete=models.PROTECT, related_name="polls")
+    number = models.PositiveSmallIntegerField(default=1)
+    candidates = models.ManyToManyField(Candidate, related_name="polls")
+    # The plan, and what happened: kept apart.
+    opens_at = models.DateTimeField()
+    closes_at = models.DateTimeField()
+    opened_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    counted_at = models.DateTimeField(null=True, blank=True)
+    status = models.CharField(max_length=20, choices=PollStatus.choices, default=PollStatus.SCHEDULED)
+    suspended = models.BooleanField(default=False)
+    roll_size = models.PositiveIntegerField(default=0)
+    # The count sheet from elections.counting, with names; empty until counted.
+    result = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["contest", "number"]
+        constraints = [
+            models.UniqueConstraint(fields=["contest", "number"], name="poll_number_per_contest"),
+            models.CheckConstraint(
+                condition=models.Q(closes_at__gt=models.F("opens_at")), name="poll_closes_after_opening"
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "opens_at"]), models.Index(fields=["status", "closes_at"])]
+
+    def __str__(self) -> str:
+        return f"{self.contest} — round {self.number}" if self.number > 1 else str(self.contest)
+
+    def get_absolute_url(self) -> str:
+        return reverse("ballot", args=[self.pk])
+
+    def accepts_votes_at(self, now: datetime) -> Verdict:
+        if self.suspended or self.contest.state == ContestState.QUASHED:
+            return refused("This poll is suspended.")
+        if self.status == PollStatus.SCHEDULED or now < self.opens_at:
+            return refused("This poll has not opened yet.")
+        if self.status != PollStatus.OPEN or now >= self.closes_at:
+            return refused("This poll has closed.")
+        return ALLOWED
+
+    def ballot_paper(self) -> BallotPaper:
+        rules = self.contest.rules
+        if rules.method in (Method.AV, Method.STV):
+            kind = PaperKind.RANKED
+        elif rules.method == Method.YES_NO:
+            kind = PaperKind.YES_NO
+        elif rules.seats > 1 and rules.method == Method.PLURALITY:
+            kind = PaperKind.BLOCK
+        else:
+            kind = PaperKind.SINGLE
+        options = tuple(
+            Option(c.pk, c.name, c.affiliation)
+            for c in self.candidates.order_by("position", "name")
+        )
+        return BallotPaper(kind, options, seats=rules.seats, abstention_allowed=rules.abstention_allowed)
+
+    @property
+    def is_final(self) -> bool:
+        """Closed and fully mixed: what is in the ballot box is all there is."""
+        return self.status in (PollStatus.CLOSED, PollStatus.COUNTED)
+
+    def _locked(self) -> Poll:
+        return Poll.objects.select_for_update().select_related("contest", "contest__rules").get(pk=self.pk)
+
+    # --- transitions -------------------------------------------------------
+    def open(self, *, by: User | None) -> None:
+        """Open the poll now and freeze its roll.
+
+        Opened by hand before its planned time, the plan moves to now so that
+        the open window stays the single test of whether a vote is in time.
+        """
+        self.contest._require_admin(by)
+        with transaction.atomic():
+            poll = self._locked()
+            contest = Contest.objects.select_for_update().get(pk=poll.contest_id)
+            now = timezone.now()
+            if poll.status != PollStatus.SCHEDULED:
+                raise InvalidTransition("This poll is not waiting to open.")
+            if now >= poll.closes_at:
+                raise InvalidTransition("Its closing time has passed; schedule it again.")
+            if contest.state not in (ContestState.READY, ContestState.POLLING):
+                raise InvalidTransition("The contest is not ready for polling.")
+            poll.opens_at = min(poll.opens_at, now)
+            poll.opened_at = now
+            poll.status = PollStatus.OPEN
+            poll.roll_size = RollEntry.freeze_for(poll)
+            poll.save(update_fields=["opens_at", "opened_at", "status", "roll_size"])
+            contest.state = ContestState.POLLING
+            contest.save(update_fields=["state"])
+            AuditEvent.record(
+                "poll.opened", actor=audit_actor_for(by), contest=contest, obj=poll,
+                data={"number": poll.number, "roll_size": poll.roll_size},
+            )
+        self.refresh_from_db()
+
+    def close(self, *, by: User | None) -> None:
+        """Close the poll, then mix the whole inbox into the ballot box.
+
+        The close takes the row lock that every casting transaction shares,
+        so it waits for votes in flight and no vote lands after it.
+        """
+        from elections.services.mixer import mix_poll
+
+        self.contest._require_admin(by)
+        with transaction.atomic():
+            poll = self._locked()
+            contest = Contest.objects.select_for_update().get(pk=poll.contest_id)
+            if poll.status != PollStatus.OPEN:
+                raise InvalidTransition("This poll is not open.")
+            now = timezone.now()
+            poll.closes_at = min(poll.closes_at, now)
+            poll.closed_at = now
+            poll.status = PollStatus.CLOSED
+            poll.save(update_fields=["closes_at", "closed_at", "status"])
+            contest.state = ContestState.CLOSED
+            contest.save(update_fields=["state"])
+            AuditEvent.record(
+                "poll.closed", actor=audit_actor_for(by), contest=contest, obj=poll,
+                data={"number": poll.number, "turnout": poll.participations.count(),
+                      "roll_size": poll.roll_size},
+            )
+        mix_poll(self.pk, final=True)
+        self.refresh_from_db()
+
+    def count(self, *, by: User | None, seed: str | None = None) -> dict[str, Any]:
+        from elections.services.tally import count_poll
+
+        self.contest._require_admin(by)
+        return count_poll(self, by=by, seed=seed)
+
+
+class RollEntry(models.Model):
+    """One person on a poll's roll, frozen when the poll opens."""
+
+    poll = models.ForeignKey(Poll, on_delete=models.PROTECT, related_name="roll")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    ward = models.CharField(max_length=120, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["poll", "user"], name="roll_once_per_poll")]
+
+    @classmethod
+    def freeze_for(cls, poll: Poll) -> int:
+        """Copy the body's current voting members onto the poll's roll."""
+        members = Membership.objects.voting().filter(body_id=poll.contest.body_id)
+        rows = [cls(poll=poll, user_id=user_id, ward=ward)
+                for user_id, ward in members.values_list("user_id", "ward").iterator(chunk_size=5000)]
+        cls.objects.bulk_create(rows, batch_size=5000, ignore_conflicts=True)
+        return cls.objects.filter(poll=poll).count()
+
+
+def lock_poll_for_casting(poll_id: int) -> Poll:
+    """Read the poll under a shared row lock.
+
+    Many votes can hold it at once; the close's exclusive lock waits for
+    them all, and votes arriving after the close see it closed.
+    """
+    if connection.vendor == "postgresql":
+        rows = Poll.objects.raw(
+            f"SELECT * FROM {Poll._meta.db_table} WHERE id = %s FOR SHARE",  # noqa: S608
+            [poll_id],
+        )
+        polls = list(rows)
+        if not polls:
+            raise Poll.DoesNotExist
+        poll = polls[0]
+    else:
+        poll = Poll.objects.get(pk=poll_id)
+    poll.contest = Contest.objects.select_related("rules").get(pk=poll.contest_id)
+    return poll

@@ -1,0 +1,1 @@
+"""Business actions that span several records: casting, mixing, counting."""

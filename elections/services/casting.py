@@ -1,0 +1,92 @@
+"""Casting a ballot: one transaction writes that the person voted and
+drops what they voted into the inbox; nothing else about them is kept.
+
+Nothing here logs, audits or returns the choices, and the only thing that
+leaves with the voter is the receipt code.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from elections.ballot_paper import NO, YES, BallotPaper, PaperKind
+from elections.exceptions import BallotRefused
+from elections.models import InboxBallot, Participation, Poll, RollEntry, VotingChannel
+from elections.models.polls import lock_poll_for_casting
+from elections.services.receipts import new_receipt_code, receipt_digest
+
+if TYPE_CHECKING:
+    from accounts.models import User
+
+
+def can_vote(poll: Poll, user: User) -> tuple[bool, str]:
+    """Whether the person may open the ballot now (a hint for pages; casting re-checks)."""
+    verdict = poll.accepts_votes_at(timezone.now())
+    if not verdict:
+        return False, verdict.reason
+    if not RollEntry.objects.filter(poll=poll, user=user).exists():
+        return False, "You are not on the roll for this poll."
+    if Participation.objects.filter(poll=poll, voter=user).exists():
+        return False, "You have already voted in this poll."
+    return True, ""
+
+
+def cast_ballot(
+    poll_id: int,
+    voter: User,
+    choices: Sequence[int | str],
+    *,
+    cast_by: User | None = None,
+    channel: str = VotingChannel.ONLINE,
+) -> str:
+    """Record one ballot; return its receipt code, or raise BallotRefused.
+
+    `choices` must come from `BallotPaper.read` for this poll's paper; they
+    are checked again here against the poll's candidates, inside the same
+    transaction that checks the poll is open and writes the rows.
+    """
+    try:
+        with transaction.atomic():
+            try:
+                poll = lock_poll_for_casting(poll_id)
+            except Poll.DoesNotExist:
+                raise BallotRefused("no_poll", "There is no such poll.") from None
+            verdict = poll.accepts_votes_at(timezone.now())
+            if not verdict:
+                raise BallotRefused("not_open", verdict.reason)
+            if not RollEntry.objects.filter(poll_id=poll.pk, user=voter).exists():
+                raise BallotRefused("not_on_roll", "You are not on the roll for this poll.")
+            paper = poll.ballot_paper()
+            _check_choices(paper, choices)
+            # The unique constraint, not this read, is what stops a second
+            # vote: two requests racing both pass any check made here.
+            Participation.objects.create(
+                poll_id=poll.pk, voter=voter, channel=channel, cast_by=cast_by or voter
+            )
+            code = new_receipt_code()
+            InboxBallot.objects.create(
+                poll_id=poll.pk, choices=list(choices), receipt_digest=receipt_digest(code)
+            )
+    except IntegrityError:
+        raise BallotRefused("already_voted", "You have already voted in this poll.") from None
+    return code
+
+
+def _check_choices(paper: BallotPaper, choices: Sequence[int | str]) -> None:
+    if paper.kind == PaperKind.YES_NO:
+        ok = list(choices) in ([], [YES], [NO])
+    else:
+        ok = all(isinstance(c, int) and c in paper.ids for c in choices)
+        ok = ok and len(set(choices)) == len(choices)
+        if paper.kind == PaperKind.SINGLE:
+            ok = ok and len(choices) <= 1
+        elif paper.kind == PaperKind.BLOCK:
+            ok = ok and len(choices) <= paper.seats
+    if not choices and not paper.abstention_allowed:
+        ok = False
+    if not ok:
+        raise BallotRefused("unknown_candidate", "That ballot does not fit this poll.")

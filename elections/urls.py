@@ -1,0 +1,16 @@
+from django.urls import path
+
+from elections.views import member, secretary, voting
+
+urlpatterns = [
+    path("", member.home, name="home"),
+    path("contests/<int:pk>/", member.contest_detail, name="contest"),
+    path("contests/<int:pk>/results/", member.results, name="results"),
+    path("contests/<int:pk>/receipt/", member.receipt_check, name="receipt_check"),
+    path("polls/<int:pk>/ballot/", voting.BallotView.as_view(), name="ballot"),
+    path("bodies/<int:pk>/contests/new/", secretary.contest_create, name="contest_create"),
+    path("contests/<int:pk>/candidates/add/", secretary.candidate_add, name="candidate_add"),
+    path("candidates/<int:pk>/withdraw/", secretary.candidate_withdraw, name="candidate_withdraw"),
+    path("contests/<int:pk>/schedule/", secretary.schedule, name="schedule"),
+    path("contests/<int:pk>/do/<slug:action>/", secretary.transition, name="transition"),
+]

@@ -1,0 +1,1 @@
+"""Views only route: they load, check access, call a model method or service."""

@@ -1,0 +1,108 @@
+"""What a member sees: their contests, a contest, its result, their receipt."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.db.models import Prefetch
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_http_methods
+
+from elections.forms import ReceiptCheckForm
+from elections.models import Ballot, Contest, ContestState, Membership, Participation, Poll
+from elections.results import result_visible, summarise
+from elections.services.receipts import receipt_digest
+from elections.views.access import contest_for
+
+_OPEN = (ContestState.POLLING,)
+_UPCOMING = (ContestState.DRAFT, ContestState.NOMINATIONS, ContestState.READY)
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    contests = list(
+        Contest.objects.visible_to(request.user)
+        .select_related("body", "rules")
+        .prefetch_related(Prefetch("polls", queryset=Poll.objects.order_by("number")))
+    )
+    voted = set(
+        Participation.objects.filter(voter=request.user).values_list("poll_id", flat=True)
+    )
+    secretary_of = set(
+        Membership.objects.active()
+        .filter(user=request.user, role=Membership.Role.SECRETARY)
+        .values_list("body_id", flat=True)
+    )
+    rows = []
+    for contest in contests:
+        polls = list(contest.polls.all())
+        poll = polls[-1] if polls else None
+        rows.append({"contest": contest, "poll": poll, "voted": poll is not None and poll.pk in voted})
+    return render(request, "elections/home.html", {
+        "open": [r for r in rows if r["contest"].state in _OPEN],
+        "upcoming": [r for r in rows if r["contest"].state in _UPCOMING],
+        "decided": [r for r in rows if r["contest"].state not in _OPEN + _UPCOMING],
+        "secretary_bodies": Membership.objects.active()
+        .filter(user=request.user, role=Membership.Role.SECRETARY).select_related("body"),
+        "secretary_of": secretary_of,
+    })
+
+
+@login_required
+def contest_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    contest, roles = contest_for(request, pk)
+    polls = list(contest.polls.order_by("number"))
+    poll = polls[-1] if polls else None
+    is_secretary = Membership.Role.SECRETARY in roles
+    return render(request, "elections/contest_detail.html", {
+        "contest": contest,
+        "rules": contest.rules,
+        "candidates": contest.candidates.all(),
+        "polls": polls,
+        "poll": poll,
+        "roles": roles,
+        "is_member": Membership.Role.MEMBER in roles,
+        "is_secretary": is_secretary,
+        "voted": poll is not None
+        and Participation.objects.filter(poll=poll, voter=request.user).exists(),
+        "result_visible": result_visible(contest, roles),
+        "turnout": poll.participations.count() if poll and is_secretary and poll.opened_at else None,
+        "verdicts": {
+            "open_nominations": contest.can_open_nominations(),
+            "finalise": contest.can_finalise_ballot(),
+            "schedule": contest.can_schedule_poll(),
+            "candidates": contest.can_edit_candidates(),
+            "declare": contest.can_declare(),
+        },
+    })
+
+
+@login_required
+def results(request: HttpRequest, pk: int) -> HttpResponse:
+    contest, roles = contest_for(request, pk)
+    if not result_visible(contest, roles):
+        return render(request, "elections/results_pending.html", {"contest": contest}, status=200)
+    summaries = [s for s in (summarise(p) for p in contest.polls.order_by("number")) if s]
+    return render(request, "elections/results.html", {
+        "contest": contest,
+        "summaries": summaries,
+        "final": summaries[-1] if summaries else None,
+        "publish": contest.rules.publish,
+    })
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def receipt_check(request: HttpRequest, pk: int) -> HttpResponse:
+    """Anyone on the body's roll can check a receipt once the poll is closed."""
+    contest, _ = contest_for(request, pk)
+    polls = [p for p in contest.polls.order_by("number") if p.is_final]
+    outcome = None
+    form = ReceiptCheckForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        digest = receipt_digest(form.cleaned_data["code"])
+        found = Ballot.objects.filter(poll__in=polls, receipt_digest=digest).select_related("poll").first()
+        outcome = {"counted": found is not None, "poll": found.poll if found else None}
+    return render(request, "elections/receipt_check.html", {
+        "contest": contest, "form": form, "outcome": outcome, "closed": bool(polls),
+    })

@@ -1,0 +1,98 @@
+"""The ballot: mark it, check it, cast it, keep the receipt.
+
+The marked paper travels only in the voter's own form posts: it is not put
+in the session, a cache or a log, and the receipt page is rendered in the
+response to the cast (never stored for a redirect) and is not cached.
+"""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.utils.decorators import method_decorator
+from django.views import View
+from django.views.decorators.cache import never_cache
+from django.views.decorators.debug import sensitive_post_parameters
+
+from elections.ballot_paper import ABSTAIN, RANK_PREFIX, BallotPaper, PaperKind
+from elections.exceptions import BallotRefused
+from elections.models import Poll
+from elections.services.casting import can_vote, cast_ballot
+from elections.views.access import poll_for_voter
+
+
+def _hidden_fields(paper: BallotPaper, choices: list[int | str]) -> list[tuple[str, str]]:
+    """The marked paper as hidden inputs, to carry it through the confirmation."""
+    fields = [("paper", paper.fingerprint)]
+    if not choices:
+        fields.append(("choice", ABSTAIN))
+    elif paper.kind == PaperKind.RANKED:
+        fields += [(f"{RANK_PREFIX}{cid}", str(n)) for n, cid in enumerate(choices, start=1)]
+    else:
+        fields += [("choice", str(c)) for c in choices]
+    return fields
+
+
+def _marked(paper: BallotPaper, choices: list[int | str]) -> dict[str, object]:
+    """What the form shows as already marked when the voter goes back to change it."""
+    if paper.kind == PaperKind.RANKED:
+        return {"ranks": {cid: n for n, cid in enumerate(choices, start=1)}}
+    return {"chosen": [str(c) for c in choices] or ([ABSTAIN] if choices == [] else [])}
+
+
+@method_decorator([login_required, never_cache], name="dispatch")
+@method_decorator(sensitive_post_parameters(), name="post")
+class BallotView(View):
+    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
+        poll = poll_for_voter(request, pk)
+        return self._form_or_status(request, poll)
+
+    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+        poll = poll_for_voter(request, pk)
+        allowed, reason = can_vote(poll, request.user)
+        if not allowed:
+            return self._status(request, poll, reason, status=409)
+        paper = poll.ballot_paper()
+        action = request.POST.get("action", "review")
+        try:
+            choices = paper.read(request.POST)
+        except BallotRefused as refusal:
+            return self._form(request, poll, paper, error=str(refusal), status=400)
+        if action == "edit":
+            return self._form(request, poll, paper, marked=_marked(paper, choices))
+        if action == "review":
+            return render(request, "elections/ballot_confirm.html", {
+                "poll": poll, "contest": poll.contest, "paper": paper,
+                "lines": paper.describe(choices), "hidden": _hidden_fields(paper, choices),
+            })
+        if action != "cast":
+            return self._form(request, poll, paper, error="Unknown action.", status=400)
+        try:
+            code = cast_ballot(poll.pk, request.user, choices)
+        except BallotRefused as refusal:
+            return self._status(request, poll, str(refusal), status=409)
+        return render(request, "elections/ballot_receipt.html", {
+            "poll": poll, "contest": poll.contest, "receipt": code,
+        })
+
+    def _form_or_status(self, request: HttpRequest, poll: Poll) -> HttpResponse:
+        allowed, reason = can_vote(poll, request.user)
+        if not allowed:
+            return self._status(request, poll, reason)
+        return self._form(request, poll, poll.ballot_paper())
+
+    def _form(
+        self, request: HttpRequest, poll: Poll, paper: BallotPaper, *, error: str = "",
+        marked: dict[str, object] | None = None, status: int = 200,
+    ) -> HttpResponse:
+        return render(request, "elections/ballot_form.html", {
+            "poll": poll, "contest": poll.contest, "paper": paper, "error": error,
+            "rank_prefix": RANK_PREFIX, "abstain": ABSTAIN, "rank_range": range(1, len(paper.options) + 1),
+            **(marked or {}),
+        }, status=status)
+
+    def _status(self, request: HttpRequest, poll: Poll, reason: str, status: int = 200) -> HttpResponse:
+        return render(request, "elections/ballot_status.html", {
+            "poll": poll, "contest": poll.contest, "reason": reason,
+        }, status=status)
