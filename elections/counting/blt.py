@@ -95,8 +95,7 @@ def parse_blt(text: str) -> BltData:
         n, s = lines[pos]
         for tok in s.split():
             if not (tok.startswith("-") and tok[1:].isdigit()):
-                raise BltError(f"withdrawn candidates must be negative numbers, found {tok!r}",
-                               n)
+                raise BltError(f"withdrawn candidates must be negative numbers, found {tok!r}", n)
             num = int(tok[1:])
             if not 1 <= num <= ncand:
                 raise BltError(f"withdrawn candidate {num} is not between 1 and {ncand}", n)
@@ -120,8 +119,11 @@ def parse_blt(text: str) -> BltData:
         prefs: list[int] = []
         for tok in tokens[1:-1]:
             if "=" in tok:
-                raise BltError(f"equal rankings ({tok}) are not supported: each preference "
-                               "must name one candidate", n)
+                raise BltError(
+                    f"equal rankings ({tok}) are not supported: each preference "
+                    "must name one candidate",
+                    n,
+                )
             if tok == "-":
                 raise BltError("skipped preferences ('-') are not supported", n)
             if not tok.isdigit():
@@ -137,8 +139,9 @@ def parse_blt(text: str) -> BltData:
     names: list[str] = []
     for _ in range(ncand):
         if pos >= len(lines):
-            raise BltError(f"expected {ncand} candidate names, found {len(names)}",
-                           lines[-1][0] + 1)
+            raise BltError(
+                f"expected {ncand} candidate names, found {len(names)}", lines[-1][0] + 1
+            )
         n, s = lines[pos]
         pos += 1
         names.append(_unquote(s))
@@ -149,8 +152,9 @@ def parse_blt(text: str) -> BltData:
     if pos < len(lines):
         raise BltError("unexpected text after the title", lines[pos][0])
 
-    candidates = [Candidate(str(i), name, withdrawn=i in withdrawn)
-                  for i, name in enumerate(names, start=1)]
+    candidates = [
+        Candidate(str(i), name, withdrawn=i in withdrawn) for i, name in enumerate(names, start=1)
+    ]
     ids = [c.id for c in candidates]
     ballots = [Ballot(tuple(ids[p - 1] for p in prefs), w) for w, prefs in raw_ballots]
     return BltData(candidates, ballots, seats, title)
@@ -166,8 +170,9 @@ def _format_weight(w: int | Fraction) -> str:
     return str(Decimal(w.numerator) / Decimal(w.denominator))
 
 
-def format_blt(candidates: Sequence[Candidate], ballots: Sequence[Ballot], seats: int,
-               title: str = "") -> str:
+def format_blt(
+    candidates: Sequence[Candidate], ballots: Sequence[Ballot], seats: int, title: str = ""
+) -> str:
     number = {c.id: i for i, c in enumerate(candidates, start=1)}
     out = [f"{len(candidates)} {seats}"]
     withdrawn = [f"-{number[c.id]}" for c in candidates if c.withdrawn]

@@ -13,9 +13,16 @@ RULES = ("scottish", "ers97")
 SINGLE_SEAT = (Method.AV, Method.EXHAUSTIVE, Method.YES_NO)
 
 
-def count(method: Method | str, candidates: Sequence[Candidate], ballots: Iterable[Ballot],
-          *, seats: int = 1, rules: str = "scottish", min_women: int = 0,
-          seed: int | str | None = None) -> Result:
+def count(
+    method: Method | str,
+    candidates: Sequence[Candidate],
+    ballots: Iterable[Ballot],
+    *,
+    seats: int = 1,
+    rules: str = "scottish",
+    min_women: int = 0,
+    seed: int | str | None = None,
+) -> Result:
     """Count ``ballots`` by ``method`` and return the result with its count sheet."""
     try:
         method = Method(method)
@@ -29,8 +36,7 @@ def count(method: Method | str, candidates: Sequence[Candidate], ballots: Iterab
     if type(min_women) is not int or min_women < 0:
         raise CountError(f"min_women must be a whole number >= 0, not {min_women!r}")
     if min_women and method in SINGLE_SEAT:
-        raise CountError(f"a minimum number of women applies to multi-seat methods, "
-                         f"not {method}")
+        raise CountError(f"a minimum number of women applies to multi-seat methods, not {method}")
     if min_women > seats:
         raise CountError(f"min_women ({min_women}) exceeds the seats ({seats})")
     if method is Method.STV and rules not in RULES:

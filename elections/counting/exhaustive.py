@@ -19,8 +19,9 @@ from .ties import TieBreaker
 from .types import Ballot, Candidate, CountError, Method, Result, Stage, StageKind
 
 
-def count_round(prep: Prepared, tb: TieBreaker,
-                previous_rounds: Sequence[Mapping[str, Fraction]] = ()) -> Result:
+def count_round(
+    prep: Prepared, tb: TieBreaker, previous_rounds: Sequence[Mapping[str, Fraction]] = ()
+) -> Result:
     names = {c.id: c.name for c in prep.candidates}
     totals: dict[str, Fraction] = {c: Fraction(0) for c in prep.standing}
     for ranking, w in prep.groups.items():
@@ -46,17 +47,38 @@ def count_round(prep: Prepared, tb: TieBreaker,
             loser = tb.pick(1, tied, "exclusion", history, lowest=True)
             excluded = [loser]
             action += f"; no majority; {names[loser]} excluded before the next round"
-    stage = Stage(1, action, StageKind.ROUND, totals, Fraction(0), elected=list(elected),
-                  excluded=list(excluded), notes=notes)
-    return Result(method=Method.EXHAUSTIVE, seats=1, elected=elected, excluded=excluded,
-                  quota=None, valid_poll=valid, blank=Fraction(prep.blank), stages=[stage],
-                  ties=tb.ties, seed=tb.seed,
-                  places=display_places([*prep.groups.values(), prep.blank]))
+    stage = Stage(
+        1,
+        action,
+        StageKind.ROUND,
+        totals,
+        Fraction(0),
+        elected=list(elected),
+        excluded=list(excluded),
+        notes=notes,
+    )
+    return Result(
+        method=Method.EXHAUSTIVE,
+        seats=1,
+        elected=elected,
+        excluded=excluded,
+        quota=None,
+        valid_poll=valid,
+        blank=Fraction(prep.blank),
+        stages=[stage],
+        ties=tb.ties,
+        seed=tb.seed,
+        places=display_places([*prep.groups.values(), prep.blank]),
+    )
 
 
-def exhaustive_round(candidates: Sequence[Candidate], ballots: Iterable[Ballot], *,
-                     seed: int | str | None = None,
-                     previous_rounds: Sequence[Mapping[str, Fraction]] = ()) -> Result:
+def exhaustive_round(
+    candidates: Sequence[Candidate],
+    ballots: Iterable[Ballot],
+    *,
+    seed: int | str | None = None,
+    previous_rounds: Sequence[Mapping[str, Fraction]] = (),
+) -> Result:
     """One round of an exhaustive ballot, with ``previous_rounds`` (each round's totals by
     candidate id, oldest first) used to break a tie for the exclusion before lot."""
     return count_round(prepare(candidates, ballots), TieBreaker(seed), previous_rounds)

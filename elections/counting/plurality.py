@@ -17,8 +17,9 @@ from .types import CountError, Method, Result, Stage, StageKind
 from .women import WomenRule
 
 
-def count_plurality(prep: Prepared, method: Method, seats: int, min_women: int,
-                    tb: TieBreaker) -> Result:
+def count_plurality(
+    prep: Prepared, method: Method, seats: int, min_women: int, tb: TieBreaker
+) -> Result:
     limit = 1 if method is Method.PLURALITY else seats
     totals: dict[str, Fraction] = {c: Fraction(0) for c in prep.standing}
     for ranking, w in prep.groups.items():
@@ -33,16 +34,39 @@ def count_plurality(prep: Prepared, method: Method, seats: int, min_women: int,
     action = "First count"
     if elected:
         action += f"; {', '.join(names[c] for c in elected)} elected"
-    stage = Stage(1, action, StageKind.FIRST, dict(totals), Fraction(0),
-                  elected=list(elected), excluded=list(passed_over), notes=notes)
-    return Result(method=method, seats=seats, elected=elected, excluded=passed_over,
-                  quota=None, valid_poll=prep.valid_poll, blank=Fraction(prep.blank),
-                  stages=[stage], ties=tb.ties, seed=tb.seed,
-                  places=display_places([*prep.groups.values(), prep.blank]))
+    stage = Stage(
+        1,
+        action,
+        StageKind.FIRST,
+        dict(totals),
+        Fraction(0),
+        elected=list(elected),
+        excluded=list(passed_over),
+        notes=notes,
+    )
+    return Result(
+        method=method,
+        seats=seats,
+        elected=elected,
+        excluded=passed_over,
+        quota=None,
+        valid_poll=prep.valid_poll,
+        blank=Fraction(prep.blank),
+        stages=[stage],
+        ties=tb.ties,
+        seed=tb.seed,
+        places=display_places([*prep.groups.values(), prep.blank]),
+    )
 
 
-def select_top(totals: dict[str, Fraction], seats: int, rule: WomenRule, tb: TieBreaker,
-               names: dict[str, str], stage: int) -> tuple[list[str], list[str], list[str]]:
+def select_top(
+    totals: dict[str, Fraction],
+    seats: int,
+    rule: WomenRule,
+    tb: TieBreaker,
+    names: dict[str, str],
+    stage: int,
+) -> tuple[list[str], list[str], list[str]]:
     """Fill ``seats`` with the highest totals: (elected, excluded by the women rule, notes)."""
     elected: list[str] = []
     passed_over: list[str] = []

@@ -41,11 +41,22 @@ def count_av(prep: Prepared, tb: TieBreaker) -> Result:
             leaders = [c for c in continuing if totals[c] == top]
             elected = [leaders[0]] if len(continuing) > 1 else list(continuing)
             if len(continuing) > 1:
-                notes.append(f"{names[elected[0]]} has more than half of the {in_count} "
-                             "votes in the count")
+                notes.append(
+                    f"{names[elected[0]]} has more than half of the {in_count} votes in the count"
+                )
             action += f"; {names[elected[0]]} elected"
-        stages.append(Stage(len(stages) + 1, action, kind, dict(totals), non_transferable,
-                            elected=list(elected), excluded=out, notes=notes))
+        stages.append(
+            Stage(
+                len(stages) + 1,
+                action,
+                kind,
+                dict(totals),
+                non_transferable,
+                elected=list(elected),
+                excluded=out,
+                notes=notes,
+            )
+        )
         history.append(dict(totals))
         if elected or not continuing:
             break
@@ -65,7 +76,16 @@ def count_av(prep: Prepared, tb: TieBreaker) -> Result:
                 totals[ranking[nxt]] += w
         action, kind, out = f"{names[loser]} excluded", StageKind.EXCLUSION, [loser]
 
-    return Result(method=Method.AV, seats=1, elected=elected, excluded=excluded, quota=None,
-                  valid_poll=prep.valid_poll, blank=Fraction(prep.blank), stages=stages,
-                  ties=tb.ties, seed=tb.seed,
-                  places=display_places([*prep.groups.values(), prep.blank]))
+    return Result(
+        method=Method.AV,
+        seats=1,
+        elected=elected,
+        excluded=excluded,
+        quota=None,
+        valid_poll=prep.valid_poll,
+        blank=Fraction(prep.blank),
+        stages=stages,
+        ties=tb.ties,
+        seed=tb.seed,
+        places=display_places([*prep.groups.values(), prep.blank]),
+    )

@@ -33,8 +33,9 @@ def check_candidates(candidates: Sequence[Candidate]) -> None:
             raise CountError(f"not a Candidate: {c!r}")
 
 
-def prepare(candidates: Sequence[Candidate], ballots: Iterable[Ballot],
-            *, extra_ids: Iterable[str] = ()) -> Prepared:
+def prepare(
+    candidates: Sequence[Candidate], ballots: Iterable[Ballot], *, extra_ids: Iterable[str] = ()
+) -> Prepared:
     """Group the ballots by ranking, checking every id, each ranking and each weight.
 
     Withdrawn candidates are dropped from rankings (the next preference counts instead); a

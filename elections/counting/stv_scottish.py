@@ -130,8 +130,10 @@ class ScottishCount:
             if vacancies == 0:
                 break
             if not self.rule.may_elect(c, self.elected, self.continuing(), vacancies):
-                notes.append(f"{self.names[c]} reached the quota but the seats left are "
-                             f"needed for women (minimum {self.rule.min_women})")
+                notes.append(
+                    f"{self.names[c]} reached the quota but the seats left are "
+                    f"needed for women (minimum {self.rule.min_women})"
+                )
                 continue
             self.alive[self.index[c]] = False
             self.elected.append(c)
@@ -140,8 +142,7 @@ class ScottishCount:
                 self.surplus_pending.append(c)
         return done, notes
 
-    def record(self, action: str, kind: StageKind, excluded: list[str],
-               notes: list[str]) -> None:
+    def record(self, action: str, kind: StageKind, excluded: list[str], notes: list[str]) -> None:
         number = len(self.stages) + 1
         self.history.append(self.snapshot())
         elected, more_notes = self.elect_reaching_quota(number)
@@ -150,19 +151,31 @@ class ScottishCount:
         continuing = self.continuing()
         if vacancies > 0 and 0 < len(continuing) <= vacancies:
             # Rule 52: the last vacancies are filled without further transfers.
-            deemed = self.tb.order(number, continuing, self.snapshot(), "election order",
-                                   self.history)
+            deemed = self.tb.order(
+                number, continuing, self.snapshot(), "election order", self.history
+            )
             for c in deemed:
                 self.alive[self.index[c]] = False
                 self.elected.append(c)
             elected += deemed
-            notes.append(f"{self.name_list(deemed)} deemed elected: the continuing "
-                         "candidates are no more than the seats left")
+            notes.append(
+                f"{self.name_list(deemed)} deemed elected: the continuing "
+                "candidates are no more than the seats left"
+            )
         if elected:
             action += f"; {self.name_list(elected)} elected"
-        self.stages.append(Stage(number, action, kind, self.history[-1],
-                                 self.non_transferable, elected=elected,
-                                 excluded=excluded, notes=notes))
+        self.stages.append(
+            Stage(
+                number,
+                action,
+                kind,
+                self.history[-1],
+                self.non_transferable,
+                elected=elected,
+                excluded=excluded,
+                notes=notes,
+            )
+        )
 
     def exclude(self, losers: list[str], notes: list[str]) -> None:
         for c in losers:
@@ -200,18 +213,23 @@ class ScottishCount:
             surplus = {c: totals[c] - self.quota for c in self.surplus_pending}
             largest = max(surplus.values())
             tied = [c for c in self.surplus_pending if surplus[c] == largest]
-            chosen = self.tb.pick(number, tied, "surplus order", self.history, lowest=False)
+            # Equal surpluses never differed since their election, so the order of election
+            # (and any lot drawn for it) decides, as a look-back would.
+            chosen = self.tb.pick(
+                number, tied, "surplus order", self.history, lowest=False, settled=self.elected
+            )
             self.surplus_pending.remove(chosen)
             self.transfer_surplus(chosen)
             return True
         totals = self.snapshot()
         notes: list[str] = []
-        eligible = [c for c in continuing
-                    if not self.rule.protects(c, self.elected, continuing)]
+        eligible = [c for c in continuing if not self.rule.protects(c, self.elected, continuing)]
         low = min(totals[c] for c in eligible)
         if low > min(totals[c] for c in continuing):
-            notes.append(f"The lowest woman is not excluded: the women still standing are "
-                         f"needed for the minimum of {self.rule.min_women}")
+            notes.append(
+                f"The lowest woman is not excluded: the women still standing are "
+                f"needed for the minimum of {self.rule.min_women}"
+            )
         tied = [c for c in eligible if totals[c] == low]
         loser = self.tb.pick(number, tied, "exclusion", self.history, lowest=True)
         self.exclude([loser], notes)
@@ -222,10 +240,20 @@ class ScottishCount:
         self.record("First count", StageKind.FIRST, [], [])
         while self.next_step():
             pass
-        return Result(method=Method.STV, seats=self.seats, elected=self.elected,
-                      excluded=self.excluded, quota=self.quota, valid_poll=self.valid,
-                      blank=Fraction(self.prep.blank), stages=self.stages, ties=self.tb.ties,
-                      rules="scottish", seed=self.tb.seed, places=PLACES)
+        return Result(
+            method=Method.STV,
+            seats=self.seats,
+            elected=self.elected,
+            excluded=self.excluded,
+            quota=self.quota,
+            valid_poll=self.valid,
+            blank=Fraction(self.prep.blank),
+            stages=self.stages,
+            ties=self.tb.ties,
+            rules="scottish",
+            seed=self.tb.seed,
+            places=PLACES,
+        )
 
 
 def count_stv_scottish(prep: Prepared, seats: int, min_women: int, tb: TieBreaker) -> Result:

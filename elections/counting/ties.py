@@ -33,27 +33,44 @@ class TieBreaker:
             self._rng = random.Random(self.seed)
         return self._rng
 
-    def lot(self, stage: int, tied: Sequence[str], purpose: str,
-            original: Sequence[str] | None = None, by: str = "lot") -> str:
+    def lot(
+        self,
+        stage: int,
+        tied: Sequence[str],
+        purpose: str,
+        original: Sequence[str] | None = None,
+        by: str = "lot",
+    ) -> str:
         """Draw one of ``tied``; ``original`` is the whole tie when a lookback narrowed it."""
         pool = sorted(tied)
         self.draws += 1
         order = self._random().sample(pool, len(pool))
-        self.ties.append(Tie(
-            stage=stage,
-            candidates=sorted(original if original is not None else tied),
-            purpose=purpose,
-            decided_by=by,
-            chosen=order[0],
-            draw={"seed": self.seed, "draw": self.draws, "pool": pool, "order": order},
-        ))
+        self.ties.append(
+            Tie(
+                stage=stage,
+                candidates=sorted(original if original is not None else tied),
+                purpose=purpose,
+                decided_by=by,
+                chosen=order[0],
+                draw={"seed": self.seed, "draw": self.draws, "pool": pool, "order": order},
+            )
+        )
         return order[0]
 
-    def pick(self, stage: int, tied: Sequence[str], purpose: str, history: History,
-             *, lowest: bool) -> str:
+    def pick(
+        self,
+        stage: int,
+        tied: Sequence[str],
+        purpose: str,
+        history: History,
+        *,
+        lowest: bool,
+        settled: Sequence[str] = (),
+    ) -> str:
         """One of ``tied`` (equal now): the lowest (or highest) at the most recent stage in
         ``history`` at which they differed, looking further back among any still equal;
-        by lot if they were equal at every stage."""
+        by lot if they were equal at every stage.  ``settled`` is an order already drawn by
+        lot for these candidates (the order of election), reused rather than drawn again."""
         if len(tied) == 1:
             return tied[0]
         remaining = list(tied)
@@ -64,14 +81,50 @@ class TieBreaker:
             if len(narrowed) < len(remaining):
                 remaining = narrowed
                 if len(remaining) == 1:
-                    self.ties.append(Tie(stage=stage, candidates=sorted(tied), purpose=purpose,
-                                         decided_by="lookback", chosen=remaining[0]))
+                    self.ties.append(
+                        Tie(
+                            stage=stage,
+                            candidates=sorted(tied),
+                            purpose=purpose,
+                            decided_by="lookback",
+                            chosen=remaining[0],
+                        )
+                    )
                     return remaining[0]
         by = "lookback and lot" if len(remaining) < len(tied) else "lot"
+        known = [c for c in settled if c in remaining]
+        if len(known) == len(remaining):
+            earlier = next(
+                (
+                    t.draw
+                    for t in reversed(self.ties)
+                    if t.draw and set(remaining) <= set(t.draw["pool"])
+                ),
+                None,
+            )
+            self.ties.append(
+                Tie(
+                    stage=stage,
+                    candidates=sorted(tied),
+                    purpose=purpose,
+                    decided_by=by,
+                    chosen=known[0],
+                    draw=earlier,
+                )
+            )
+            return known[0]
         return self.lot(stage, remaining, purpose, original=tied, by=by)
 
-    def order(self, stage: int, candidates: Sequence[str], key: Mapping[str, Fraction],
-              purpose: str, history: History, *, highest_first: bool = True) -> list[str]:
+    def order(
+        self,
+        stage: int,
+        candidates: Sequence[str],
+        key: Mapping[str, Fraction],
+        purpose: str,
+        history: History,
+        *,
+        highest_first: bool = True,
+    ) -> list[str]:
         """``candidates`` sorted by ``key`` (highest first by default), ties broken by
         :meth:`pick`."""
         rest = list(candidates)

@@ -32,8 +32,9 @@ class WomenRule:
         standing_women = sum(1 for c in continuing if c in self.women)
         return min(self._still_wanted(elected), standing_women)
 
-    def others_to_exclude(self, elected: Collection[str], continuing: Sequence[str],
-                          vacancies: int) -> list[str]:
+    def others_to_exclude(
+        self, elected: Collection[str], continuing: Sequence[str], vacancies: int
+    ) -> list[str]:
         """The continuing candidates who are not women, when only women can take the seats."""
         if not self.active or vacancies <= 0:
             return []
@@ -42,14 +43,16 @@ class WomenRule:
             return []
         return [c for c in continuing if c not in self.women]
 
-    def may_elect(self, candidate: str, elected: Collection[str], continuing: Collection[str],
-                  vacancies: int) -> bool:
+    def may_elect(
+        self, candidate: str, elected: Collection[str], continuing: Collection[str], vacancies: int
+    ) -> bool:
         if not self.active or candidate in self.women:
             return True
         return self.needed(elected, continuing) < vacancies
 
-    def protects(self, candidate: str, elected: Collection[str],
-                 continuing: Collection[str]) -> bool:
+    def protects(
+        self, candidate: str, elected: Collection[str], continuing: Collection[str]
+    ) -> bool:
         """True if excluding this woman would leave too few women to reach the minimum."""
         if not self.active or candidate not in self.women:
             return False
@@ -58,6 +61,8 @@ class WomenRule:
 
     def note(self, excluded_names: Sequence[str], vacancies: int) -> str:
         seats = "seat" if vacancies == 1 else "seats"
-        return (f"Minimum of {self.min_women} women: the {vacancies} {seats} left can only "
-                f"just be filled by the women still standing, so "
-                f"{', '.join(excluded_names)} excluded")
+        return (
+            f"Minimum of {self.min_women} women: the {vacancies} {seats} left can only "
+            f"just be filled by the women still standing, so "
+            f"{', '.join(excluded_names)} excluded"
+        )

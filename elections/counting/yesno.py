@@ -20,8 +20,9 @@ ABSTAIN = "abstain"
 
 def count_yes_no(prep: Prepared, seats: int) -> Result:
     if len(prep.standing) != 1:
-        raise CountError(f"yes/no needs exactly one standing candidate or motion, "
-                         f"not {len(prep.standing)}")
+        raise CountError(
+            f"yes/no needs exactly one standing candidate or motion, not {len(prep.standing)}"
+        )
     (cid,) = prep.standing
     yes = no = Fraction(0)
     blank = Fraction(prep.blank)
@@ -39,11 +40,26 @@ def count_yes_no(prep: Prepared, seats: int) -> Result:
     elected = [cid] if yes > no else []
     action = f"First count; {name} {'elected' if elected else 'not elected'}"
     notes = [] if yes != no else ["For and against are equal: a tie does not elect"]
-    stage = Stage(1, action, StageKind.FIRST, {cid: yes, AGAINST: no}, Fraction(0),
-                  elected=list(elected), notes=notes)
-    return Result(method=Method.YES_NO, seats=seats, elected=elected, excluded=[], quota=None,
-                  valid_poll=yes + no, blank=blank, stages=[stage],
-                  places=display_places([*prep.groups.values(), prep.blank]))
+    stage = Stage(
+        1,
+        action,
+        StageKind.FIRST,
+        {cid: yes, AGAINST: no},
+        Fraction(0),
+        elected=list(elected),
+        notes=notes,
+    )
+    return Result(
+        method=Method.YES_NO,
+        seats=seats,
+        elected=elected,
+        excluded=[],
+        quota=None,
+        valid_poll=yes + no,
+        blank=blank,
+        stages=[stage],
+        places=display_places([*prep.groups.values(), prep.blank]),
+    )
 
 
 YES_NO_EXTRA_IDS = (FOR, AGAINST, ABSTAIN)
