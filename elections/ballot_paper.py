@@ -74,7 +74,9 @@ class BallotPaper:
         getlist = data.getlist if hasattr(data, "getlist") else (lambda k: list(data.get(k, [])))  # type: ignore[union-attr]
         submitted = getlist("paper")
         if submitted and submitted != [self.fingerprint]:
-            raise BallotRefused("stale", "This ballot paper has changed since you opened it. Please check it again.")
+            raise BallotRefused(
+                "stale", "This ballot paper has changed since you opened it. Please check it again."
+            )
         if self.kind == PaperKind.RANKED:
             return self._read_ranked(data, getlist)
         values = getlist("choice")
@@ -95,14 +97,18 @@ class BallotPaper:
 
     def _abstain(self) -> list[int | str]:
         if not self.abstention_allowed:
-            raise BallotRefused("no_abstention", "The rules of this contest do not allow abstention.")
+            raise BallotRefused(
+                "no_abstention", "The rules of this contest do not allow abstention."
+            )
         return []
 
     def _candidate(self, raw: str) -> int:
         try:
             candidate_id = int(raw)
         except ValueError:
-            raise BallotRefused("unknown_candidate", "That candidate is not on this ballot.") from None
+            raise BallotRefused(
+                "unknown_candidate", "That candidate is not on this ballot."
+            ) from None
         if candidate_id not in self.ids:
             raise BallotRefused("unknown_candidate", "That candidate is not on this ballot.")
         return candidate_id
@@ -135,11 +141,11 @@ class BallotPaper:
             try:
                 rank = int(raw)
             except ValueError:
-                raise BallotRefused("bad_rank", "Rankings must be whole numbers: 1, 2, 3 …") from None
-            if not 1 <= rank <= len(self.options):
                 raise BallotRefused(
-                    "bad_rank", f"Rankings run from 1 to {len(self.options)}."
-                )
+                    "bad_rank", "Rankings must be whole numbers: 1, 2, 3 …"
+                ) from None
+            if not 1 <= rank <= len(self.options):
+                raise BallotRefused("bad_rank", f"Rankings run from 1 to {len(self.options)}.")
             ranks[candidate_id] = rank
         if not ranks:
             if ABSTAIN in getlist("choice"):  # type: ignore[operator]

@@ -28,8 +28,11 @@ class CandidateForm(forms.ModelForm):
     class Meta:
         model = Candidate
         fields = ["name", "affiliation", "gender", "statement"]
-        widgets = {"gender": forms.Select(choices=[("", "Not given"), ("woman", "Woman"),
-                                                   ("man", "Man"), ("other", "Other")])}
+        widgets = {
+            "gender": forms.Select(
+                choices=[("", "Not given"), ("woman", "Woman"), ("man", "Man"), ("other", "Other")]
+            )
+        }
 
 
 class ScheduleForm(forms.Form):
@@ -49,12 +52,15 @@ class ScheduleForm(forms.Form):
 
 class ReceiptCheckForm(forms.Form):
     code = forms.CharField(
-        label="Receipt code", max_length=40,
+        label="Receipt code",
+        max_length=40,
         help_text="The code you were shown after casting, e.g. 7K3M-Q9XD-2PAT-V4HN.",
     )
 
     def clean_code(self) -> str:
         code = self.cleaned_data["code"]
         if not looks_like_receipt(code):
-            raise forms.ValidationError("That does not look like a receipt code: 16 letters and digits.")
+            raise forms.ValidationError(
+                "That does not look like a receipt code: 16 letters and digits."
+            )
         return code

@@ -49,6 +49,14 @@ class AuditEvent(models.Model):
     def __str__(self) -> str:
         return f"#{self.seq} {self.action} by {self.actor_label}"
 
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        if not self._state.adding:
+            raise PermissionError("Audit events are append-only")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args: Any, **kwargs: Any) -> Any:
+        raise PermissionError("Audit events are append-only")
+
     def payload(self) -> dict[str, Any]:
         at = self.at.astimezone(UTC) if self.at.tzinfo else self.at
         return {
@@ -67,14 +75,6 @@ class AuditEvent(models.Model):
 
     def compute_digest(self) -> str:
         return hashlib.sha256(_canonical(self.payload())).hexdigest()
-
-    def save(self, *args: Any, **kwargs: Any) -> None:
-        if not self._state.adding:
-            raise PermissionError("Audit events are append-only")
-        super().save(*args, **kwargs)
-
-    def delete(self, *args: Any, **kwargs: Any) -> Any:
-        raise PermissionError("Audit events are append-only")
 
     @classmethod
     def record(

@@ -27,7 +27,9 @@ class Participation(models.Model):
     voter = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="participations"
     )
-    channel = models.CharField(max_length=20, choices=VotingChannel.choices, default=VotingChannel.ONLINE)
+    channel = models.CharField(
+        max_length=20, choices=VotingChannel.choices, default=VotingChannel.ONLINE
+    )
     # Who pressed the button: the voter, or their approved proxy.
     cast_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+", null=True, blank=True
@@ -50,6 +52,9 @@ class InboxBallot(models.Model):
     choices = models.JSONField()
     receipt_digest = models.CharField(max_length=64)
 
+    def __str__(self) -> str:
+        return "a ballot waiting to be mixed"
+
 
 class Ballot(models.Model):
     """A ballot in the box: what was voted, and nothing about who or when."""
@@ -63,5 +68,10 @@ class Ballot(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["poll", "receipt_digest"], name="receipt_unique_per_poll"),
+            models.UniqueConstraint(
+                fields=["poll", "receipt_digest"], name="receipt_unique_per_poll"
+            ),
         ]
+
+    def __str__(self) -> str:
+        return "a ballot"

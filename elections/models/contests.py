@@ -53,7 +53,9 @@ class Contest(models.Model):
     title = models.CharField(max_length=200)
     description = models.TextField(blank=True)
     rules = models.OneToOneField(RuleSet, on_delete=models.PROTECT, related_name="contest")
-    state = models.CharField(max_length=20, choices=ContestState.choices, default=ContestState.DRAFT)
+    state = models.CharField(
+        max_length=20, choices=ContestState.choices, default=ContestState.DRAFT
+    )
     rerun_of = models.OneToOneField(
         "self", null=True, blank=True, on_delete=models.PROTECT, related_name="rerun"
     )
@@ -80,7 +82,9 @@ class Contest(models.Model):
     def _has_role(self, user: User | None, role: str) -> bool:
         if user is None or not user.is_authenticated:
             return False
-        return Membership.objects.active().filter(body_id=self.body_id, user=user, role=role).exists()
+        return (
+            Membership.objects.active().filter(body_id=self.body_id, user=user, role=role).exists()
+        )
 
     def is_member(self, user: User | None) -> bool:
         return self._has_role(user, Membership.Role.MEMBER)
@@ -129,7 +133,9 @@ class Contest(models.Model):
 
     def can_edit_rules(self) -> Verdict:
         if self.rules.is_frozen:
-            return refused("The rules were frozen when nominations opened; only a ruling changes them.")
+            return refused(
+                "The rules were frozen when nominations opened; only a ruling changes them."
+            )
         return ALLOWED
 
     def can_open_nominations(self) -> Verdict:
@@ -183,7 +189,9 @@ class Contest(models.Model):
             _check(contest.can_open_nominations())
             contest.rules.freeze()
             contest._move(
-                ContestState.NOMINATIONS, by=by, action="contest.nominations_opened",
+                ContestState.NOMINATIONS,
+                by=by,
+                action="contest.nominations_opened",
                 data={"rules": contest.rules.as_dict()},
             )
         self.refresh_from_db()
@@ -197,7 +205,9 @@ class Contest(models.Model):
             contest.rules.freeze()
             names = list(contest.standing_candidates().values_list("name", flat=True))
             contest._move(
-                ContestState.READY, by=by, action="contest.ballot_finalised",
+                ContestState.READY,
+                by=by,
+                action="contest.ballot_finalised",
                 data={"candidates": names},
             )
         self.refresh_from_db()
@@ -214,8 +224,9 @@ class Contest(models.Model):
             poll = contest.polls.select_for_update().order_by("-number").first()
             if poll is None:
                 _check(contest.can_schedule_poll())
-                poll = Poll.objects.create(contest=contest, number=1, opens_at=opens_at,
-                                           closes_at=closes_at)
+                poll = Poll.objects.create(
+                    contest=contest, number=1, opens_at=opens_at, closes_at=closes_at
+                )
                 poll.candidates.set(contest.standing_candidates())
             elif poll.status != Poll.Status.SCHEDULED:
                 raise InvalidTransition("This poll has opened; its times can no longer change.")
@@ -223,9 +234,15 @@ class Contest(models.Model):
                 poll.opens_at, poll.closes_at = opens_at, closes_at
                 poll.save(update_fields=["opens_at", "closes_at"])
             AuditEvent.record(
-                "poll.scheduled", actor=audit_actor_for(by), contest=contest, obj=poll,
-                data={"number": poll.number, "opens_at": opens_at.isoformat(),
-                      "closes_at": closes_at.isoformat()},
+                "poll.scheduled",
+                actor=audit_actor_for(by),
+                contest=contest,
+                obj=poll,
+                data={
+                    "number": poll.number,
+                    "opens_at": opens_at.isoformat(),
+                    "closes_at": closes_at.isoformat(),
+                },
             )
         return poll
 
@@ -237,7 +254,10 @@ class Contest(models.Model):
             poll = contest.current_poll()
             contest.declared_at = timezone.now()
             contest._move(
-                ContestState.DECLARED, by=by, action="contest.declared", fields=["declared_at"],
+                ContestState.DECLARED,
+                by=by,
+                action="contest.declared",
+                fields=["declared_at"],
                 data={"elected": (poll.result or {}).get("elected", []) if poll else []},
             )
         self.refresh_from_db()
@@ -247,7 +267,10 @@ class Candidate(models.Model):
     contest = models.ForeignKey(Contest, on_delete=models.PROTECT, related_name="candidates")
     name = models.CharField(max_length=200)
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT,
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
         related_name="candidacies",
     )
     gender = models.CharField(max_length=10, blank=True)
@@ -271,7 +294,10 @@ class Candidate(models.Model):
             position = locked.candidates.count() + 1
             candidate = cls.objects.create(contest=locked, name=name, position=position, **fields)
             AuditEvent.record(
-                "candidate.added", actor=audit_actor_for(by), contest=locked, obj=candidate,
+                "candidate.added",
+                actor=audit_actor_for(by),
+                contest=locked,
+                obj=candidate,
                 data={"name": name},
             )
         return candidate
@@ -285,8 +311,12 @@ class Candidate(models.Model):
                 self.withdrawn_at = timezone.now()
                 self.save(update_fields=["withdrawn_at"])
                 AuditEvent.record(
-                    "candidate.withdrawn", actor=audit_actor_for(by), contest=contest, obj=self,
-                    reason=reason, data={"name": self.name},
+                    "candidate.withdrawn",
+                    actor=audit_actor_for(by),
+                    contest=contest,
+                    obj=self,
+                    reason=reason,
+                    data={"name": self.name},
                 )
 
 

@@ -46,7 +46,9 @@ class Poll(models.Model):
     opened_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     counted_at = models.DateTimeField(null=True, blank=True)
-    status = models.CharField(max_length=20, choices=PollStatus.choices, default=PollStatus.SCHEDULED)
+    status = models.CharField(
+        max_length=20, choices=PollStatus.choices, default=PollStatus.SCHEDULED
+    )
     suspended = models.BooleanField(default=False)
     roll_size = models.PositiveIntegerField(default=0)
     # The count sheet from elections.counting, with names; empty until counted.
@@ -57,10 +59,14 @@ class Poll(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["contest", "number"], name="poll_number_per_contest"),
             models.CheckConstraint(
-                condition=models.Q(closes_at__gt=models.F("opens_at")), name="poll_closes_after_opening"
+                condition=models.Q(closes_at__gt=models.F("opens_at")),
+                name="poll_closes_after_opening",
             ),
         ]
-        indexes = [models.Index(fields=["status", "opens_at"]), models.Index(fields=["status", "closes_at"])]
+        indexes = [
+            models.Index(fields=["status", "opens_at"]),
+            models.Index(fields=["status", "closes_at"]),
+        ]
 
     def __str__(self) -> str:
         return f"{self.contest} — round {self.number}" if self.number > 1 else str(self.contest)
@@ -91,7 +97,9 @@ class Poll(models.Model):
             Option(c.pk, c.name, c.affiliation)
             for c in self.candidates.order_by("position", "name")
         )
-        return BallotPaper(kind, options, seats=rules.seats, abstention_allowed=rules.abstention_allowed)
+        return BallotPaper(
+            kind, options, seats=rules.seats, abstention_allowed=rules.abstention_allowed
+        )
 
     @property
     def is_final(self) -> bool:
@@ -99,7 +107,11 @@ class Poll(models.Model):
         return self.status in (PollStatus.CLOSED, PollStatus.COUNTED)
 
     def _locked(self) -> Poll:
-        return Poll.objects.select_for_update().select_related("contest", "contest__rules").get(pk=self.pk)
+        return (
+            Poll.objects.select_for_update()
+            .select_related("contest", "contest__rules")
+            .get(pk=self.pk)
+        )
 
     # --- transitions -------------------------------------------------------
     def open(self, *, by: User | None) -> None:
@@ -127,7 +139,10 @@ class Poll(models.Model):
             contest.state = ContestState.POLLING
             contest.save(update_fields=["state"])
             AuditEvent.record(
-                "poll.opened", actor=audit_actor_for(by), contest=contest, obj=poll,
+                "poll.opened",
+                actor=audit_actor_for(by),
+                contest=contest,
+                obj=poll,
                 data={"number": poll.number, "roll_size": poll.roll_size},
             )
         self.refresh_from_db()
@@ -154,9 +169,15 @@ class Poll(models.Model):
             contest.state = ContestState.CLOSED
             contest.save(update_fields=["state"])
             AuditEvent.record(
-                "poll.closed", actor=audit_actor_for(by), contest=contest, obj=poll,
-                data={"number": poll.number, "turnout": poll.participations.count(),
-                      "roll_size": poll.roll_size},
+                "poll.closed",
+                actor=audit_actor_for(by),
+                contest=contest,
+                obj=poll,
+                data={
+                    "number": poll.number,
+                    "turnout": poll.participations.count(),
+                    "roll_size": poll.roll_size,
+                },
             )
         mix_poll(self.pk, final=True)
         self.refresh_from_db()
@@ -178,12 +199,17 @@ class RollEntry(models.Model):
     class Meta:
         constraints = [models.UniqueConstraint(fields=["poll", "user"], name="roll_once_per_poll")]
 
+    def __str__(self) -> str:
+        return f"{self.user} on the roll of {self.poll}"
+
     @classmethod
     def freeze_for(cls, poll: Poll) -> int:
         """Copy the body's current voting members onto the poll's roll."""
         members = Membership.objects.voting().filter(body_id=poll.contest.body_id)
-        rows = [cls(poll=poll, user_id=user_id, ward=ward)
-                for user_id, ward in members.values_list("user_id", "ward").iterator(chunk_size=5000)]
+        rows = [
+            cls(poll=poll, user_id=user_id, ward=ward)
+            for user_id, ward in members.values_list("user_id", "ward").iterator(chunk_size=5000)
+        ]
         cls.objects.bulk_create(rows, batch_size=5000, ignore_conflicts=True)
         return cls.objects.filter(poll=poll).count()
 

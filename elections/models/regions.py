@@ -79,7 +79,9 @@ class Membership(models.Model):
 
     class Meta:
         constraints = [
-            models.UniqueConstraint(fields=["body", "user", "role"], name="membership_once_per_role"),
+            models.UniqueConstraint(
+                fields=["body", "user", "role"], name="membership_once_per_role"
+            ),
         ]
         indexes = [models.Index(fields=["user", "active"])]
 

@@ -98,6 +98,13 @@ class RuleSet(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def save(self, *args: Any, amended_by_ruling: bool = False, **kwargs: Any) -> None:
+        if self.pk and not amended_by_ruling:
+            stored = RuleSet.objects.filter(pk=self.pk).values("frozen_at").first()
+            if stored and stored["frozen_at"] is not None:
+                raise NotAllowed("These rules are frozen; only a ruling can change them.")
+        super().save(*args, **kwargs)
+
     @property
     def is_frozen(self) -> bool:
         return self.frozen_at is not None
@@ -123,10 +130,3 @@ class RuleSet(models.Model):
         if self.frozen_at is None:
             self.frozen_at = timezone.now()
             RuleSet.objects.filter(pk=self.pk).update(frozen_at=self.frozen_at)
-
-    def save(self, *args: Any, amended_by_ruling: bool = False, **kwargs: Any) -> None:
-        if self.pk and not amended_by_ruling:
-            stored = RuleSet.objects.filter(pk=self.pk).values("frozen_at").first()
-            if stored and stored["frozen_at"] is not None:
-                raise NotAllowed("These rules are frozen; only a ruling can change them.")
-        super().save(*args, **kwargs)

@@ -47,8 +47,10 @@ def mix_poll(poll_id: int, *, final: bool = False) -> int:
                 break
             _shuffle(rows)
             Ballot.objects.bulk_create(
-                [Ballot(poll_id=poll_id, choices=choices, receipt_digest=digest)
-                 for _, choices, digest in rows]
+                [
+                    Ballot(poll_id=poll_id, choices=choices, receipt_digest=digest)
+                    for _, choices, digest in rows
+                ]
             )
             InboxBallot.objects.filter(id__in=[row[0] for row in rows]).delete()
         moved += len(rows)

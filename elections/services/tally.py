@@ -61,15 +61,17 @@ def engine_input(poll: Poll) -> tuple[list[counting.Candidate], list[counting.Ba
         for c in poll.candidates.order_by("position", "name")
     ]
     tally: Counter[tuple[str, ...]] = Counter()
-    for choices in Ballot.objects.filter(poll=poll).values_list("choices", flat=True).iterator(
-        chunk_size=5000
+    for choices in (
+        Ballot.objects.filter(poll=poll).values_list("choices", flat=True).iterator(chunk_size=5000)
     ):
         tally[_ranking(poll, choices, candidates)] += 1
     ballots = [counting.Ballot(ranking=ranking, weight=n) for ranking, n in sorted(tally.items())]
     return candidates, ballots
 
 
-def _ranking(poll: Poll, choices: list[Any], candidates: list[counting.Candidate]) -> tuple[str, ...]:
+def _ranking(
+    poll: Poll, choices: list[Any], candidates: list[counting.Candidate]
+) -> tuple[str, ...]:
     if choices == [YES]:
         return (candidates[0].id,)
     if choices == [NO]:
@@ -87,7 +89,9 @@ def count_poll(poll: Poll, *, by: User | None, seed: str | None = None) -> dict[
     mix_poll(poll.pk, final=True)
     with transaction.atomic():
         poll = Poll.objects.select_for_update().select_related("contest__rules").get(pk=poll.pk)
-        contest = Contest.objects.select_for_update().select_related("rules").get(pk=poll.contest_id)
+        contest = (
+            Contest.objects.select_for_update().select_related("rules").get(pk=poll.contest_id)
+        )
         if poll.status != PollStatus.CLOSED:
             raise InvalidTransition("Only a closed poll can be counted.")
         if InboxBallot.objects.filter(poll=poll).exists():
@@ -129,7 +133,10 @@ def count_poll(poll: Poll, *, by: User | None, seed: str | None = None) -> dict[
         contest.state = ContestState.READY if next_round else ContestState.COUNTED
         contest.save(update_fields=["state"])
         AuditEvent.record(
-            "poll.counted", actor=audit_actor_for(by), contest=contest, obj=poll,
+            "poll.counted",
+            actor=audit_actor_for(by),
+            contest=contest,
+            obj=poll,
             data={
                 "from": before,
                 "to": contest.state,

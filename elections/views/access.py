@@ -29,7 +29,9 @@ def _roles(request: HttpRequest, body_id: int) -> set[str]:
     return roles
 
 
-def contest_for(request: HttpRequest, pk: int, *, role: str | None = None) -> tuple[Contest, set[str]]:
+def contest_for(
+    request: HttpRequest, pk: int, *, role: str | None = None
+) -> tuple[Contest, set[str]]:
     """The contest if the person belongs to its body (in `role`, if given)."""
     contest = get_object_or_404(Contest.objects.select_related("rules", "body__region"), pk=pk)
     roles = _roles(request, contest.body_id)

@@ -25,9 +25,7 @@ def home(request: HttpRequest) -> HttpResponse:
         .select_related("body", "rules")
         .prefetch_related(Prefetch("polls", queryset=Poll.objects.order_by("number")))
     )
-    voted = set(
-        Participation.objects.filter(voter=request.user).values_list("poll_id", flat=True)
-    )
+    voted = set(Participation.objects.filter(voter=request.user).values_list("poll_id", flat=True))
     secretary_of = set(
         Membership.objects.active()
         .filter(user=request.user, role=Membership.Role.SECRETARY)
@@ -37,15 +35,22 @@ def home(request: HttpRequest) -> HttpResponse:
     for contest in contests:
         polls = list(contest.polls.all())
         poll = polls[-1] if polls else None
-        rows.append({"contest": contest, "poll": poll, "voted": poll is not None and poll.pk in voted})
-    return render(request, "elections/home.html", {
-        "open": [r for r in rows if r["contest"].state in _OPEN],
-        "upcoming": [r for r in rows if r["contest"].state in _UPCOMING],
-        "decided": [r for r in rows if r["contest"].state not in _OPEN + _UPCOMING],
-        "secretary_bodies": Membership.objects.active()
-        .filter(user=request.user, role=Membership.Role.SECRETARY).select_related("body"),
-        "secretary_of": secretary_of,
-    })
+        rows.append(
+            {"contest": contest, "poll": poll, "voted": poll is not None and poll.pk in voted}
+        )
+    return render(
+        request,
+        "elections/home.html",
+        {
+            "open": [r for r in rows if r["contest"].state in _OPEN],
+            "upcoming": [r for r in rows if r["contest"].state in _UPCOMING],
+            "decided": [r for r in rows if r["contest"].state not in _OPEN + _UPCOMING],
+            "secretary_bodies": Membership.objects.active()
+            .filter(user=request.user, role=Membership.Role.SECRETARY)
+            .select_related("body"),
+            "secretary_of": secretary_of,
+        },
+    )
 
 
 @login_required
@@ -54,27 +59,33 @@ def contest_detail(request: HttpRequest, pk: int) -> HttpResponse:
     polls = list(contest.polls.order_by("number"))
     poll = polls[-1] if polls else None
     is_secretary = Membership.Role.SECRETARY in roles
-    return render(request, "elections/contest_detail.html", {
-        "contest": contest,
-        "rules": contest.rules,
-        "candidates": contest.candidates.all(),
-        "polls": polls,
-        "poll": poll,
-        "roles": roles,
-        "is_member": Membership.Role.MEMBER in roles,
-        "is_secretary": is_secretary,
-        "voted": poll is not None
-        and Participation.objects.filter(poll=poll, voter=request.user).exists(),
-        "result_visible": result_visible(contest, roles),
-        "turnout": poll.participations.count() if poll and is_secretary and poll.opened_at else None,
-        "verdicts": {
-            "open_nominations": contest.can_open_nominations(),
-            "finalise": contest.can_finalise_ballot(),
-            "schedule": contest.can_schedule_poll(),
-            "candidates": contest.can_edit_candidates(),
-            "declare": contest.can_declare(),
+    return render(
+        request,
+        "elections/contest_detail.html",
+        {
+            "contest": contest,
+            "rules": contest.rules,
+            "candidates": contest.candidates.all(),
+            "polls": polls,
+            "poll": poll,
+            "roles": roles,
+            "is_member": Membership.Role.MEMBER in roles,
+            "is_secretary": is_secretary,
+            "voted": poll is not None
+            and Participation.objects.filter(poll=poll, voter=request.user).exists(),
+            "result_visible": result_visible(contest, roles),
+            "turnout": poll.participations.count()
+            if poll and is_secretary and poll.opened_at
+            else None,
+            "verdicts": {
+                "open_nominations": contest.can_open_nominations(),
+                "finalise": contest.can_finalise_ballot(),
+                "schedule": contest.can_schedule_poll(),
+                "candidates": contest.can_edit_candidates(),
+                "declare": contest.can_declare(),
+            },
         },
-    })
+    )
 
 
 @login_required
@@ -83,12 +94,16 @@ def results(request: HttpRequest, pk: int) -> HttpResponse:
     if not result_visible(contest, roles):
         return render(request, "elections/results_pending.html", {"contest": contest}, status=200)
     summaries = [s for s in (summarise(p) for p in contest.polls.order_by("number")) if s]
-    return render(request, "elections/results.html", {
-        "contest": contest,
-        "summaries": summaries,
-        "final": summaries[-1] if summaries else None,
-        "publish": contest.rules.publish,
-    })
+    return render(
+        request,
+        "elections/results.html",
+        {
+            "contest": contest,
+            "summaries": summaries,
+            "final": summaries[-1] if summaries else None,
+            "publish": contest.rules.publish,
+        },
+    )
 
 
 @login_required
@@ -101,8 +116,19 @@ def receipt_check(request: HttpRequest, pk: int) -> HttpResponse:
     form = ReceiptCheckForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         digest = receipt_digest(form.cleaned_data["code"])
-        found = Ballot.objects.filter(poll__in=polls, receipt_digest=digest).select_related("poll").first()
+        found = (
+            Ballot.objects.filter(poll__in=polls, receipt_digest=digest)
+            .select_related("poll")
+            .first()
+        )
         outcome = {"counted": found is not None, "poll": found.poll if found else None}
-    return render(request, "elections/receipt_check.html", {
-        "contest": contest, "form": form, "outcome": outcome, "closed": bool(polls),
-    })
+    return render(
+        request,
+        "elections/receipt_check.html",
+        {
+            "contest": contest,
+            "form": form,
+            "outcome": outcome,
+            "closed": bool(polls),
+        },
+    )

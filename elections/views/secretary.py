@@ -26,8 +26,10 @@ def _body_for_secretary(request: HttpRequest, pk: int) -> Body:
     user = request.user
     if not user.is_authenticated:
         raise PermissionDenied
-    if not (user.is_superuser or Membership.objects.active().filter(
-        body=body, user=user, role=SECRETARY).exists()):
+    if not (
+        user.is_superuser
+        or Membership.objects.active().filter(body=body, user=user, role=SECRETARY).exists()
+    ):
         raise PermissionDenied
     return body
 
@@ -51,14 +53,24 @@ def contest_create(request: HttpRequest, pk: int) -> HttpResponse:
             contest = contest_form.save(commit=False)
             contest.body, contest.rules, contest.created_by = body, rules, request.user
             contest.save()
-            AuditEvent.record("contest.created", actor=audit_actor_for(request.user),
-                              contest=contest, obj=contest, data={"title": contest.title,
-                                                                  "rules": rules.as_dict()})
+            AuditEvent.record(
+                "contest.created",
+                actor=audit_actor_for(request.user),
+                contest=contest,
+                obj=contest,
+                data={"title": contest.title, "rules": rules.as_dict()},
+            )
         messages.success(request, "Contest created. Add the candidates next.")
         return redirect(contest)
-    return render(request, "elections/contest_form.html", {
-        "body": body, "contest_form": contest_form, "rules_form": rules_form,
-    })
+    return render(
+        request,
+        "elections/contest_form.html",
+        {
+            "body": body,
+            "contest_form": contest_form,
+            "rules_form": rules_form,
+        },
+    )
 
 
 @login_required
@@ -82,8 +94,11 @@ def candidate_add(request: HttpRequest, pk: int) -> HttpResponse:
 def candidate_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
     candidate = get_object_or_404(Candidate, pk=pk)
     contest, _ = contest_for(request, candidate.contest_id, role=SECRETARY)
-    _run(request, lambda: candidate.withdraw(by=request.user, reason=request.POST.get("reason", "")),
-         f"{candidate.name} withdrawn.")
+    _run(
+        request,
+        lambda: candidate.withdraw(by=request.user, reason=request.POST.get("reason", "")),
+        f"{candidate.name} withdrawn.",
+    )
     return redirect(contest)
 
 
@@ -95,9 +110,15 @@ def schedule(request: HttpRequest, pk: int) -> HttpResponse:
     initial = {"opens_at": poll.opens_at, "closes_at": poll.closes_at} if poll else None
     form = ScheduleForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
-        ok = _run(request, lambda: contest.schedule_poll(
-            by=request.user, opens_at=form.cleaned_data["opens_at"],
-            closes_at=form.cleaned_data["closes_at"]), "Poll scheduled.")
+        ok = _run(
+            request,
+            lambda: contest.schedule_poll(
+                by=request.user,
+                opens_at=form.cleaned_data["opens_at"],
+                closes_at=form.cleaned_data["closes_at"],
+            ),
+            "Poll scheduled.",
+        )
         if ok:
             return redirect(contest)
     return render(request, "elections/schedule_form.html", {"contest": contest, "form": form})

@@ -62,19 +62,32 @@ class BallotView(View):
         if action == "edit":
             return self._form(request, poll, paper, marked=_marked(paper, choices))
         if action == "review":
-            return render(request, "elections/ballot_confirm.html", {
-                "poll": poll, "contest": poll.contest, "paper": paper,
-                "lines": paper.describe(choices), "hidden": _hidden_fields(paper, choices),
-            })
+            return render(
+                request,
+                "elections/ballot_confirm.html",
+                {
+                    "poll": poll,
+                    "contest": poll.contest,
+                    "paper": paper,
+                    "lines": paper.describe(choices),
+                    "hidden": _hidden_fields(paper, choices),
+                },
+            )
         if action != "cast":
             return self._form(request, poll, paper, error="Unknown action.", status=400)
         try:
             code = cast_ballot(poll.pk, request.user, choices)
         except BallotRefused as refusal:
             return self._status(request, poll, str(refusal), status=409)
-        return render(request, "elections/ballot_receipt.html", {
-            "poll": poll, "contest": poll.contest, "receipt": code,
-        })
+        return render(
+            request,
+            "elections/ballot_receipt.html",
+            {
+                "poll": poll,
+                "contest": poll.contest,
+                "receipt": code,
+            },
+        )
 
     def _form_or_status(self, request: HttpRequest, poll: Poll) -> HttpResponse:
         allowed, reason = can_vote(poll, request.user)
@@ -83,16 +96,41 @@ class BallotView(View):
         return self._form(request, poll, poll.ballot_paper())
 
     def _form(
-        self, request: HttpRequest, poll: Poll, paper: BallotPaper, *, error: str = "",
-        marked: dict[str, object] | None = None, status: int = 200,
+        self,
+        request: HttpRequest,
+        poll: Poll,
+        paper: BallotPaper,
+        *,
+        error: str = "",
+        marked: dict[str, object] | None = None,
+        status: int = 200,
     ) -> HttpResponse:
-        return render(request, "elections/ballot_form.html", {
-            "poll": poll, "contest": poll.contest, "paper": paper, "error": error,
-            "rank_prefix": RANK_PREFIX, "abstain": ABSTAIN, "rank_range": range(1, len(paper.options) + 1),
-            **(marked or {}),
-        }, status=status)
+        return render(
+            request,
+            "elections/ballot_form.html",
+            {
+                "poll": poll,
+                "contest": poll.contest,
+                "paper": paper,
+                "error": error,
+                "rank_prefix": RANK_PREFIX,
+                "abstain": ABSTAIN,
+                "rank_range": range(1, len(paper.options) + 1),
+                **(marked or {}),
+            },
+            status=status,
+        )
 
-    def _status(self, request: HttpRequest, poll: Poll, reason: str, status: int = 200) -> HttpResponse:
-        return render(request, "elections/ballot_status.html", {
-            "poll": poll, "contest": poll.contest, "reason": reason,
-        }, status=status)
+    def _status(
+        self, request: HttpRequest, poll: Poll, reason: str, status: int = 200
+    ) -> HttpResponse:
+        return render(
+            request,
+            "elections/ballot_status.html",
+            {
+                "poll": poll,
+                "contest": poll.contest,
+                "reason": reason,
+            },
+            status=status,
+        )

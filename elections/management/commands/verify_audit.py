@@ -18,4 +18,6 @@ class Command(BaseCommand):
         if problem is not None:
             raise CommandError(f"Audit chain broken at event #{problem.seq}: {problem.problem}.")
         total = AuditEvent.objects.count()
-        self.stdout.write(self.style.SUCCESS(f"Audit chain verified: {total} events, all in order."))
+        self.stdout.write(
+            self.style.SUCCESS(f"Audit chain verified: {total} events, all in order.")
+        )

@@ -1,0 +1,157 @@
+"""Shared fixtures: a named cast and builders for the world they live in.
+
+The cast, as in every view test:
+- alice and bob: councillors (members) of the Ashby group;
+- sam: the Ashby group's secretary;
+- olive: the Ashby group's observer;
+- charlie: a councillor of another group (an outsider to Ashby).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from accounts.models import User
+from elections.models import Body, Candidate, Contest, Membership, Method, Poll, Region, RuleSet
+
+PASSWORD = "a-long-test-password-1"
+
+
+@pytest.fixture(autouse=True)
+def _fast_test_settings(settings: Any) -> None:
+    # Real hashing costs a tenth of a second per user; tests make hundreds.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # The manifest storage needs collectstatic; tests render templates without it.
+    settings.STORAGES = {
+        **settings.STORAGES,
+        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+    }
+
+
+@pytest.fixture(autouse=True)
+def _postgres_marker(request: pytest.FixtureRequest) -> None:
+    """Tests marked `postgres` skip on SQLite, and fail in CI, which must run them."""
+    if request.node.get_closest_marker("postgres") is None:
+        return
+    if connection.vendor != "postgresql":
+        reason = "needs PostgreSQL (set DATABASE_URL=postgres://...)"
+        if os.environ.get("TELLER_REQUIRE_POSTGRES"):
+            pytest.fail(f"{reason}: CI must run it")
+        pytest.skip(reason)
+
+
+@pytest.fixture
+def make_user(db: None) -> Callable[..., User]:
+    counter = {"n": 0}
+
+    def build(name: str | None = None, email: str | None = None, **extra: Any) -> User:
+        counter["n"] += 1
+        name = name or f"Person {counter['n']}"
+        email = email or f"{name.lower().replace(' ', '.')}.{counter['n']}@example.org"
+        return User.objects.create_user(email, PASSWORD, full_name=name, **extra)
+
+    return build
+
+
+@pytest.fixture
+def region(db: None) -> Region:
+    rules = RuleSet.objects.create(name="Test region defaults")
+    return Region.objects.create(name="Testshire", slug="testshire", default_rules=rules)
+
+
+@pytest.fixture
+def body(region: Region) -> Body:
+    return Body.objects.create(region=region, name="Ashby group", slug="ashby")
+
+
+@pytest.fixture
+def other_body(region: Region) -> Body:
+    return Body.objects.create(region=region, name="Brindle group", slug="brindle")
+
+
+def _member(body: Body, user: User, role: str = Membership.Role.MEMBER) -> User:
+    Membership.objects.create(body=body, user=user, role=role)
+    return user
+
+
+@pytest.fixture
+def alice(make_user: Callable[..., User], body: Body) -> User:
+    return _member(body, make_user("Alice Member"))
+
+
+@pytest.fixture
+def bob(make_user: Callable[..., User], body: Body) -> User:
+    return _member(body, make_user("Bob Member"))
+
+
+@pytest.fixture
+def sam(make_user: Callable[..., User], body: Body) -> User:
+    return _member(body, make_user("Sam Secretary"), Membership.Role.SECRETARY)
+
+
+@pytest.fixture
+def olive(make_user: Callable[..., User], body: Body) -> User:
+    return _member(body, make_user("Olive Observer"), Membership.Role.OBSERVER)
+
+
+@pytest.fixture
+def charlie(make_user: Callable[..., User], other_body: Body) -> User:
+    return _member(other_body, make_user("Charlie Outsider"))
+
+
+@pytest.fixture
+def make_members(make_user: Callable[..., User], body: Body) -> Callable[[int], list[User]]:
+    def build(n: int) -> list[User]:
+        return [_member(body, make_user(f"Councillor {i}")) for i in range(n)]
+
+    return build
+
+
+@pytest.fixture
+def make_contest(body: Body, sam: User) -> Callable[..., Contest]:
+    """A contest with candidates, ballot final; `open_poll=True` opens its poll now."""
+
+    def build(
+        method: str = Method.PLURALITY,
+        names: tuple[str, ...] = ("Ann Archer", "Ben Baker", "Cat Carter"),
+        *,
+        seats: int = 1,
+        open_poll: bool = True,
+        in_body: Body | None = None,
+        **rules: Any,
+    ) -> Contest:
+        target = in_body or body
+        ruleset = RuleSet.objects.create(name="Contest rules", method=method, seats=seats, **rules)
+        contest = Contest.objects.create(body=target, title=f"{method} contest", rules=ruleset)
+        admin = sam if target == body else None
+        contest.open_nominations(by=admin)
+        for name in names:
+            Candidate.add(contest, by=admin, name=name)
+        contest.finalise_ballot(by=admin)
+        now = timezone.now()
+        poll = contest.schedule_poll(
+            by=admin, opens_at=now - timedelta(minutes=1), closes_at=now + timedelta(hours=2)
+        )
+        if open_poll:
+            poll.open(by=admin)
+        contest.refresh_from_db()
+        return contest
+
+    return build
+
+
+def poll_of(contest: Contest) -> Poll:
+    poll = contest.current_poll()
+    assert poll is not None
+    return poll
+
+
+def candidate_ids(contest: Contest) -> dict[str, int]:
+    return {c.name: c.pk for c in contest.candidates.all()}
