@@ -1,0 +1,220 @@
+"""Benchmark: Teller's counting engine against other Python libraries.
+
+    python bench/counting_bench.py [--ballots 130000] [--seats 4] [--smoke] [--json-out FILE]
+
+Generates a fixed, seeded workload (12 candidates from four parties, rankings of varying
+length that mostly follow party lines), times our Scottish STV and alternative vote, and
+counts the same ballots with pyrankvote, votekit and pref_voting where installed.  Each
+reference runs in a child process with a time limit, so a slow or broken library is
+reported and skipped rather than stalling the run.  Reference libraries count in floating
+point by their own rules; where their elected candidates differ from ours, we say so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import random
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from elections.counting import Ballot, Candidate, Method, count
+
+PARTIES = {"Red": 4, "Blue": 3, "Green": 3, "Gold": 2}
+PARTY_SHARE = {"Red": 0.34, "Blue": 0.31, "Green": 0.2, "Gold": 0.15}
+LENGTHS = [1, 2, 3, 4, 5, 6, 8, 12]
+LENGTH_WEIGHTS = [18, 20, 18, 14, 10, 8, 6, 6]
+
+
+def make_workload(n: int, seed: int = 2017) -> tuple[list[Candidate], list[Ballot]]:
+    rng = random.Random(seed)
+    candidates: list[Candidate] = []
+    party_of: dict[str, str] = {}
+    for party, k in PARTIES.items():
+        for i in range(k):
+            cid = f"{party[:2]}{i + 1}"
+            candidates.append(Candidate(cid, f"{party} candidate {i + 1}"))
+            party_of[cid] = party
+    # Each candidate's pull within the party, and how near each party is to each other.
+    pull = {c.id: rng.uniform(0.5, 3.0) for c in candidates}
+    parties = list(PARTIES)
+    nearness = {p: {q: rng.uniform(0.2, 1.0) for q in parties if q != p} for p in parties}
+    ballots: list[Ballot] = []
+    for _ in range(n):
+        first = rng.choices(parties, [PARTY_SHARE[p] for p in parties])[0]
+        others = sorted(nearness[first], key=lambda q: -nearness[first][q] * rng.random())
+        order: list[str] = []
+        for party in [first, *others]:
+            members = [c for c in pull if party_of[c] == party]
+            # Weighted shuffle: stronger candidates tend to be ranked first.
+            members.sort(key=lambda c: -pull[c] * rng.random())
+            order += members
+        if rng.random() < 0.15:  # some voters stray from the party line
+            i, j = rng.randrange(12), rng.randrange(12)
+            order[i], order[j] = order[j], order[i]
+        length = rng.choices(LENGTHS, LENGTH_WEIGHTS)[0]
+        ballots.append(Ballot(tuple(order[:length])))
+    return candidates, ballots
+
+
+def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
+    start = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - start, out
+
+
+# -- reference libraries (each run in a child process) -------------------------------------
+
+def ref_pyrankvote(method: str, candidates, ballots, seats: int):
+    import pyrankvote
+
+    cmap = {c.id: pyrankvote.Candidate(c.id) for c in candidates}
+    papers = [pyrankvote.Ballot(ranked_candidates=[cmap[x] for x in b.ranking])
+              for b in ballots]
+    people = list(cmap.values())
+
+    def run():
+        if method == "stv":
+            return pyrankvote.single_transferable_vote(people, papers, number_of_seats=seats)
+        return pyrankvote.instant_runoff_voting(people, papers)
+
+    seconds, result = timed(run)
+    return seconds, sorted(c.name for c in result.get_winners())
+
+
+def ref_votekit(method: str, candidates, ballots, seats: int):
+    import contextlib
+    import io
+
+    from votekit import RankBallot, RankProfile
+    from votekit.elections import IRV, STV
+
+    grouped = Counter(b.ranking for b in ballots)
+    profile = RankProfile(
+        ballots=[RankBallot(ranking=tuple(frozenset({x}) for x in r), weight=w)
+                 for r, w in grouped.items()],
+        candidates=[c.id for c in candidates])
+
+    def run():
+        with contextlib.redirect_stdout(io.StringIO()):  # it prints its tie-breaks
+            if method == "stv":
+                return STV(profile, n_seats=seats).get_elected()
+            return IRV(profile).get_elected()
+
+    seconds, elected = timed(run)
+    return seconds, sorted(x for group in elected for x in group)
+
+
+def ref_pref_voting(method: str, candidates, ballots, seats: int):
+    if method != "av":
+        raise NotImplementedError("pref_voting has no STV")
+    from pref_voting.profiles_with_ties import ProfileWithTies
+    from pref_voting.voting_methods import instant_runoff_for_truncated_linear_orders
+
+    ids = [c.id for c in candidates]
+    grouped = Counter(b.ranking for b in ballots)
+    profile = ProfileWithTies([{x: i + 1 for i, x in enumerate(r)} for r in grouped],
+                              rcounts=list(grouped.values()), candidates=ids)
+
+    def run():
+        return instant_runoff_for_truncated_linear_orders(profile, hide_warnings=True)
+
+    seconds, winners = timed(run)
+    return seconds, sorted(winners)
+
+
+REFERENCES = {
+    "pyrankvote": ref_pyrankvote,
+    "votekit": ref_votekit,
+    "pref_voting": ref_pref_voting,
+}
+
+
+def _child(queue, fn, method, candidates, ballots, seats) -> None:
+    try:
+        seconds, elected = fn(method, candidates, ballots, seats)
+        queue.put({"seconds": seconds, "elected": elected})
+    except ImportError as e:
+        queue.put({"skipped": f"not installed ({e.name})"})
+    except NotImplementedError as e:
+        queue.put({"skipped": str(e)})
+    except Exception as e:  # report any failure of a reference; never fail the bench on it
+        queue.put({"skipped": f"failed: {type(e).__name__}: {e}"})
+
+
+def run_reference(name: str, method: str, candidates, ballots, seats: int,
+                  timeout: float) -> dict[str, Any]:
+    ctx = mp.get_context("fork")
+    queue = ctx.Queue()
+    proc = ctx.Process(target=_child,
+                       args=(queue, REFERENCES[name], method, candidates, ballots, seats))
+    proc.start()
+    try:
+        return queue.get(timeout=timeout)
+    except Exception:
+        return {"skipped": f"timed out after {timeout:g} s"}
+    finally:
+        if proc.is_alive():
+            proc.terminate()
+        proc.join()
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--ballots", type=int, default=130_000)
+    p.add_argument("--seats", type=int, default=4)
+    p.add_argument("--smoke", action="store_true", help="a few hundred ballots, quickly")
+    p.add_argument("--timeout", type=float, default=120.0, help="seconds per reference")
+    p.add_argument("--no-references", action="store_true", help="time our engine only")
+    p.add_argument("--json-out", type=Path)
+    args = p.parse_args(argv)
+    n = 300 if args.smoke else args.ballots
+    timeout = min(args.timeout, 30.0) if args.smoke else args.timeout
+
+    candidates, ballots = make_workload(n)
+    distinct = len({b.ranking for b in ballots})
+    print(f"Workload: {n} ballots ({distinct} distinct rankings), {len(candidates)} "
+          f"candidates, {args.seats} seats")
+    report: dict[str, Any] = {"ballots": n, "distinct_rankings": distinct,
+                              "candidates": len(candidates), "seats": args.seats,
+                              "ours": {}, "references": {}}
+    runs = {"stv": (Method.STV, args.seats), "av": (Method.AV, 1)}
+    for key, (method, seats) in runs.items():
+        seconds, result = timed(lambda m=method, s=seats: count(m, candidates, ballots,
+                                                                 seats=s, seed=1))
+        label = "STV (Scottish rules)" if key == "stv" else "Alternative vote"
+        print(f"ours  {label:<22} {seconds:8.3f} s  elected {sorted(result.elected)}  "
+              f"({len(result.stages)} stages)")
+        report["ours"][key] = {"seconds": seconds, "elected": sorted(result.elected),
+                               "stages": len(result.stages)}
+
+    for key, (_, seats) in runs.items():
+        ours = report["ours"][key]
+        for name in [] if args.no_references else REFERENCES:
+            out = run_reference(name, key, candidates, ballots, seats, timeout)
+            if "skipped" in out:
+                print(f"{name:<12} {key:<4} skipped: {out['skipped']}")
+            else:
+                out["ratio"] = out["seconds"] / ours["seconds"] if ours["seconds"] else None
+                out["same_elected"] = out["elected"] == ours["elected"]
+                diff = "same elected" if out["same_elected"] else (
+                    f"DIFFERENT elected: {out['elected']} (ours {ours['elected']})")
+                print(f"{name:<12} {key:<4} {out['seconds']:8.3f} s  "
+                      f"{out['ratio']:7.1f}x ours  {diff}")
+            report["references"][f"{name}_{key}"] = out
+
+    if args.json_out:
+        args.json_out.write_text(json.dumps(report, indent=1))
+        print(f"Wrote {args.json_out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
