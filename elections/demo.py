@@ -16,19 +16,29 @@ from django.utils import timezone
 
 from accounts.models import User
 from elections.ballot_paper import PaperKind
-from elections.models import Body, Candidate, Contest, Membership, Method, Region, RegionalOfficial, RuleSet
+from elections.models import (
+    Body,
+    Candidate,
+    Contest,
+    Membership,
+    Method,
+    Region,
+    RegionalOfficial,
+    RuleSet,
+)
 from elections.services.casting import cast_ballot
 
 DEMO_PASSWORD = "teller-demo-2026"  # noqa: S105 (invented accounts on a local demo)
 DOMAIN = "ashbyvale.example"
 
-FIRST = ["Aled", "Bethan", "Callum", "Delyth", "Eamon", "Fionnuala", "Gethin", "Harriet", "Ifor",
-         "Jocasta", "Kieran", "Lowri", "Magnus", "Nerys", "Osian", "Perpetua", "Quentin", "Rhiannon",
-         "Seren", "Tobias", "Ulrika", "Vaughan", "Wenna", "Xander", "Yestin", "Zelda"]  # fmt: skip
+FIRST = """Aled Bethan Callum Delyth Eamon Fionnuala Gethin Harriet Ifor Jocasta Kieran Lowri
+Magnus Nerys Osian Perpetua Quentin Rhiannon Seren Tobias Ulrika Vaughan Wenna Xander Yestin
+Zelda""".split()
 LAST = ["Ashcombe", "Brackenbury", "Calloway", "Dunmore", "Elderfield", "Fennick", "Greavsey",
         "Hollinshead", "Ingleby", "Jessamy", "Kettering-Vale", "Lorrimer", "Marchbank"]  # fmt: skip
 WARDS = ["Ashby North", "Ashby South", "Brackendale", "Cressfield", "Dunmere", "Elm Cross",
-         "Fallowmere", "Greystone", "Hollin Bank", "Ivybridge Vale", "Kestle", "Larkhill", "Mardle"]  # fmt: skip
+         "Fallowmere", "Greystone", "Hollin Bank", "Ivybridge Vale", "Kestle", "Larkhill",
+         "Mardle"]  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -71,7 +81,8 @@ def _rules(name: str, **fields: object) -> RuleSet:
 def load_demo(seed: int = 2026) -> DemoLogins:
     rng = random.Random(seed)
     region = Region.objects.create(
-        name="Northmoor Region", slug="northmoor",
+        name="Northmoor Region",
+        slug="northmoor",
         default_rules=_rules("Northmoor defaults", method=Method.PLURALITY),
     )
     body = Body.objects.create(region=region, name="Ashby Vale Council Group", slug="ashby-vale")
@@ -79,7 +90,9 @@ def load_demo(seed: int = 2026) -> DemoLogins:
     for n in range(52):
         first, last = FIRST[n % len(FIRST)], LAST[n // len(FIRST) * 5 + n % 5]
         gender = "woman" if n % 2 else "man"
-        user = _user(f"{first}.{last}".lower().replace("-", "") + f"@{DOMAIN}", f"{first} {last}", gender)
+        user = _user(
+            f"{first}.{last}".lower().replace("-", "") + f"@{DOMAIN}", f"{first} {last}", gender
+        )
         Membership.objects.create(body=body, user=user, ward=WARDS[n % len(WARDS)])
         councillors.append(user)
     secretary = _user(f"secretary@{DOMAIN}", "Morwenna Tregarth", "woman")
@@ -92,8 +105,13 @@ def load_demo(seed: int = 2026) -> DemoLogins:
 
     now = timezone.now()
     # Declared: last year's whip, by alternative vote, voted and counted for real.
-    whip = _contest(body, secretary, "Group whip 2025", Method.AV,
-                    ["Delyth Brackenbury", "Osian Ashcombe", "Harriet Dunmore"])
+    whip = _contest(
+        body,
+        secretary,
+        "Group whip 2025",
+        Method.AV,
+        ["Delyth Brackenbury", "Osian Ashcombe", "Harriet Dunmore"],
+    )
     poll = whip.schedule_poll(by=secretary, opens_at=now, closes_at=now + timedelta(hours=1))
     poll.open(by=secretary)
     paper = poll.ballot_paper()
@@ -107,8 +125,13 @@ def load_demo(seed: int = 2026) -> DemoLogins:
     whip.declare(by=secretary)
 
     # Open: the leadership ballot, first past the post.
-    leader = _contest(body, secretary, "Group leader 2026", Method.PLURALITY,
-                      ["Fionnuala Greavsey", "Tobias Lorrimer"])
+    leader = _contest(
+        body,
+        secretary,
+        "Group leader 2026",
+        Method.PLURALITY,
+        ["Fionnuala Greavsey", "Tobias Lorrimer"],
+    )
     poll = leader.schedule_poll(by=secretary, opens_at=now, closes_at=now + timedelta(days=7))
     poll.open(by=secretary)
 
@@ -116,17 +139,21 @@ def load_demo(seed: int = 2026) -> DemoLogins:
     executive = _contest(body, secretary, "Group executive 2026", Method.STV,
                          ["Aled Elderfield", "Bethan Fennick", "Callum Ingleby", "Rhiannon Jessamy",
                           "Seren Marchbank"], seats=3)  # fmt: skip
-    executive.schedule_poll(by=secretary, opens_at=now + timedelta(days=8),
-                            closes_at=now + timedelta(days=15))
+    executive.schedule_poll(
+        by=secretary, opens_at=now + timedelta(days=8), closes_at=now + timedelta(days=15)
+    )
     return DemoLogins(
         councillors=[u.email for u in councillors[:3]],
-        secretary=secretary.email, observer=observer.email, official=official.email,
+        secretary=secretary.email,
+        observer=observer.email,
+        official=official.email,
         admin=admin.email,
     )
 
 
-def _contest(body: Body, secretary: User, title: str, method: Method, names: list[str],
-             seats: int = 1) -> Contest:
+def _contest(
+    body: Body, secretary: User, title: str, method: Method, names: list[str], seats: int = 1
+) -> Contest:
     rules = body.region.default_rules.copy(name=f"Rules for {title}")
     rules.method, rules.seats = method, seats
     rules.save()

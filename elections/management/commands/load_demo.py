@@ -18,7 +18,9 @@ class Command(BaseCommand):
             self.stdout.write("The demo is already loaded.")
         else:
             logins = load_demo()
-            self.stdout.write(self.style.SUCCESS("Demo loaded: Ashby Vale Council Group, 52 councillors."))
+            self.stdout.write(
+                self.style.SUCCESS("Demo loaded: Ashby Vale Council Group, 52 councillors.")
+            )
         self._print(logins)
 
     def _print(self, logins: DemoLogins) -> None:
