@@ -72,12 +72,12 @@ def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
 
 # -- reference libraries (each run in a child process) -------------------------------------
 
+
 def ref_pyrankvote(method: str, candidates, ballots, seats: int):
     import pyrankvote
 
     cmap = {c.id: pyrankvote.Candidate(c.id) for c in candidates}
-    papers = [pyrankvote.Ballot(ranked_candidates=[cmap[x] for x in b.ranking])
-              for b in ballots]
+    papers = [pyrankvote.Ballot(ranked_candidates=[cmap[x] for x in b.ranking]) for b in ballots]
     people = list(cmap.values())
 
     def run():
@@ -98,9 +98,12 @@ def ref_votekit(method: str, candidates, ballots, seats: int):
 
     grouped = Counter(b.ranking for b in ballots)
     profile = RankProfile(
-        ballots=[RankBallot(ranking=tuple(frozenset({x}) for x in r), weight=w)
-                 for r, w in grouped.items()],
-        candidates=[c.id for c in candidates])
+        ballots=[
+            RankBallot(ranking=tuple(frozenset({x}) for x in r), weight=w)
+            for r, w in grouped.items()
+        ],
+        candidates=[c.id for c in candidates],
+    )
 
     def run():
         with contextlib.redirect_stdout(io.StringIO()):  # it prints its tie-breaks
@@ -120,8 +123,11 @@ def ref_pref_voting(method: str, candidates, ballots, seats: int):
 
     ids = [c.id for c in candidates]
     grouped = Counter(b.ranking for b in ballots)
-    profile = ProfileWithTies([{x: i + 1 for i, x in enumerate(r)} for r in grouped],
-                              rcounts=list(grouped.values()), candidates=ids)
+    profile = ProfileWithTies(
+        [{x: i + 1 for i, x in enumerate(r)} for r in grouped],
+        rcounts=list(grouped.values()),
+        candidates=ids,
+    )
 
     def run():
         return instant_runoff_for_truncated_linear_orders(profile, hide_warnings=True)
@@ -149,12 +155,14 @@ def _child(queue, fn, method, candidates, ballots, seats) -> None:
         queue.put({"skipped": f"failed: {type(e).__name__}: {e}"})
 
 
-def run_reference(name: str, method: str, candidates, ballots, seats: int,
-                  timeout: float) -> dict[str, Any]:
+def run_reference(
+    name: str, method: str, candidates, ballots, seats: int, timeout: float
+) -> dict[str, Any]:
     ctx = mp.get_context("fork")
     queue = ctx.Queue()
-    proc = ctx.Process(target=_child,
-                       args=(queue, REFERENCES[name], method, candidates, ballots, seats))
+    proc = ctx.Process(
+        target=_child, args=(queue, REFERENCES[name], method, candidates, ballots, seats)
+    )
     proc.start()
     try:
         return queue.get(timeout=timeout)
@@ -180,20 +188,33 @@ def main(argv: list[str] | None = None) -> int:
 
     candidates, ballots = make_workload(n)
     distinct = len({b.ranking for b in ballots})
-    print(f"Workload: {n} ballots ({distinct} distinct rankings), {len(candidates)} "
-          f"candidates, {args.seats} seats")
-    report: dict[str, Any] = {"ballots": n, "distinct_rankings": distinct,
-                              "candidates": len(candidates), "seats": args.seats,
-                              "ours": {}, "references": {}}
+    print(
+        f"Workload: {n} ballots ({distinct} distinct rankings), {len(candidates)} "
+        f"candidates, {args.seats} seats"
+    )
+    report: dict[str, Any] = {
+        "ballots": n,
+        "distinct_rankings": distinct,
+        "candidates": len(candidates),
+        "seats": args.seats,
+        "ours": {},
+        "references": {},
+    }
     runs = {"stv": (Method.STV, args.seats), "av": (Method.AV, 1)}
     for key, (method, seats) in runs.items():
-        seconds, result = timed(lambda m=method, s=seats: count(m, candidates, ballots,
-                                                                 seats=s, seed=1))
+        seconds, result = timed(
+            lambda m=method, s=seats: count(m, candidates, ballots, seats=s, seed=1)
+        )
         label = "STV (Scottish rules)" if key == "stv" else "Alternative vote"
-        print(f"ours  {label:<22} {seconds:8.3f} s  elected {sorted(result.elected)}  "
-              f"({len(result.stages)} stages)")
-        report["ours"][key] = {"seconds": seconds, "elected": sorted(result.elected),
-                               "stages": len(result.stages)}
+        print(
+            f"ours  {label:<22} {seconds:8.3f} s  elected {sorted(result.elected)}  "
+            f"({len(result.stages)} stages)"
+        )
+        report["ours"][key] = {
+            "seconds": seconds,
+            "elected": sorted(result.elected),
+            "stages": len(result.stages),
+        }
 
     for key, (_, seats) in runs.items():
         ours = report["ours"][key]
@@ -204,10 +225,15 @@ def main(argv: list[str] | None = None) -> int:
             else:
                 out["ratio"] = out["seconds"] / ours["seconds"] if ours["seconds"] else None
                 out["same_elected"] = out["elected"] == ours["elected"]
-                diff = "same elected" if out["same_elected"] else (
-                    f"DIFFERENT elected: {out['elected']} (ours {ours['elected']})")
-                print(f"{name:<12} {key:<4} {out['seconds']:8.3f} s  "
-                      f"{out['ratio']:7.1f}x ours  {diff}")
+                diff = (
+                    "same elected"
+                    if out["same_elected"]
+                    else (f"DIFFERENT elected: {out['elected']} (ours {ours['elected']})")
+                )
+                print(
+                    f"{name:<12} {key:<4} {out['seconds']:8.3f} s  "
+                    f"{out['ratio']:7.1f}x ours  {diff}"
+                )
             report["references"][f"{name}_{key}"] = out
 
     if args.json_out:

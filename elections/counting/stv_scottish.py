@@ -39,6 +39,10 @@ PLACES = 5
 
 
 class ScottishCount:
+    rules = "scottish"
+    places = PLACES
+    forward = False  # ties: the most recent stage at which the candidates differed
+
     def __init__(self, prep: Prepared, seats: int, min_women: int, tb: TieBreaker) -> None:
         self.prep = prep
         self.seats = seats
@@ -122,7 +126,9 @@ class ScottishCount:
     def elect_reaching_quota(self, stage: int) -> tuple[list[str], list[str]]:
         totals = self.snapshot()
         reached = [c for c in self.continuing() if totals[c] >= self.quota]
-        ordered = self.tb.order(stage, reached, totals, "election order", self.history)
+        ordered = self.tb.order(
+            stage, reached, totals, "election order", self.history, forward=self.forward
+        )
         done: list[str] = []
         notes: list[str] = []
         for c in ordered:
@@ -152,7 +158,12 @@ class ScottishCount:
         if vacancies > 0 and 0 < len(continuing) <= vacancies:
             # Rule 52: the last vacancies are filled without further transfers.
             deemed = self.tb.order(
-                number, continuing, self.snapshot(), "election order", self.history
+                number,
+                continuing,
+                self.snapshot(),
+                "election order",
+                self.history,
+                forward=self.forward,
             )
             for c in deemed:
                 self.alive[self.index[c]] = False
@@ -216,7 +227,13 @@ class ScottishCount:
             # Equal surpluses never differed since their election, so the order of election
             # (and any lot drawn for it) decides, as a look-back would.
             chosen = self.tb.pick(
-                number, tied, "surplus order", self.history, lowest=False, settled=self.elected
+                number,
+                tied,
+                "surplus order",
+                self.history,
+                lowest=False,
+                settled=self.elected,
+                forward=self.forward,
             )
             self.surplus_pending.remove(chosen)
             self.transfer_surplus(chosen)
@@ -231,7 +248,9 @@ class ScottishCount:
                 f"needed for the minimum of {self.rule.min_women}"
             )
         tied = [c for c in eligible if totals[c] == low]
-        loser = self.tb.pick(number, tied, "exclusion", self.history, lowest=True)
+        loser = self.tb.pick(
+            number, tied, "exclusion", self.history, lowest=True, forward=self.forward
+        )
         self.exclude([loser], notes)
         return True
 
@@ -250,9 +269,9 @@ class ScottishCount:
             blank=Fraction(self.prep.blank),
             stages=self.stages,
             ties=self.tb.ties,
-            rules="scottish",
+            rules=self.rules,
             seed=self.tb.seed,
-            places=PLACES,
+            places=self.places,
         )
 
 

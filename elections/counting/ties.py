@@ -66,15 +66,17 @@ class TieBreaker:
         *,
         lowest: bool,
         settled: Sequence[str] = (),
+        forward: bool = False,
     ) -> str:
         """One of ``tied`` (equal now): the lowest (or highest) at the most recent stage in
         ``history`` at which they differed, looking further back among any still equal;
         by lot if they were equal at every stage.  ``settled`` is an order already drawn by
-        lot for these candidates (the order of election), reused rather than drawn again."""
+        lot for these candidates (the order of election), reused rather than drawn again.
+        ``forward`` looks at the earliest stage at which they differed instead (ERS97)."""
         if len(tied) == 1:
             return tied[0]
         remaining = list(tied)
-        for totals in reversed(history):
+        for totals in history if forward else reversed(history):
             values = {c: totals.get(c, Fraction(0)) for c in remaining}
             target = min(values.values()) if lowest else max(values.values())
             narrowed = [c for c in remaining if values[c] == target]
@@ -124,6 +126,7 @@ class TieBreaker:
         history: History,
         *,
         highest_first: bool = True,
+        forward: bool = False,
     ) -> list[str]:
         """``candidates`` sorted by ``key`` (highest first by default), ties broken by
         :meth:`pick`."""
@@ -132,7 +135,9 @@ class TieBreaker:
         while rest:
             target = max(key[c] for c in rest) if highest_first else min(key[c] for c in rest)
             tied = [c for c in rest if key[c] == target]
-            chosen = self.pick(stage, tied, purpose, history, lowest=not highest_first)
+            chosen = self.pick(
+                stage, tied, purpose, history, lowest=not highest_first, forward=forward
+            )
             out.append(chosen)
             rest.remove(chosen)
         return out

@@ -41,8 +41,7 @@ def test_av_exclusion_tie_decided_by_lookback() -> None:
     assert r.stages[1].non_transferable == 2
     assert r.excluded == ["d", "b"]
     (tie,) = r.ties
-    assert (tie.stage, tie.purpose, tie.decided_by, tie.chosen) == (3, "exclusion", "lookback",
-                                                                    "b")
+    assert (tie.stage, tie.purpose, tie.decided_by, tie.chosen) == (3, "exclusion", "lookback", "b")
     # Stage 3: C 9 and A 10 of the 19 votes still in the count: A has a majority.
     assert totals(r, 3) == {"a": 10, "b": 0, "c": 9, "d": 0}
     assert r.stages[2].non_transferable == 3
@@ -91,8 +90,10 @@ def test_exhaustive_round_tie_by_lot() -> None:
 
 def test_exhaustive_round_tie_by_earlier_round() -> None:
     bs = ballots((4, "a"), (2, "b"), (2, "c"))
-    earlier = [{"a": Fraction(4), "b": Fraction(2), "c": Fraction(1), "d": Fraction(1)},
-               {"a": Fraction(5), "b": Fraction(1), "c": Fraction(3)}]
+    earlier = [
+        {"a": Fraction(4), "b": Fraction(2), "c": Fraction(1), "d": Fraction(1)},
+        {"a": Fraction(5), "b": Fraction(1), "c": Fraction(3)},
+    ]
     r = exhaustive_round(cands("abc"), bs, previous_rounds=earlier)
     assert r.excluded == ["b"]  # fewer in the most recent round at which they differed
     assert r.ties[0].decided_by == "lookback"

@@ -13,9 +13,19 @@ ROOT = Path(__file__).resolve().parents[2]
 def test_bench_smoke(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "counting_bench.py"), "--smoke", "--json-out",
-         str(out)],
-        capture_output=True, text=True, timeout=300, cwd=ROOT, check=False)
+        [
+            sys.executable,
+            str(ROOT / "bench" / "counting_bench.py"),
+            "--smoke",
+            "--json-out",
+            str(out),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+        check=False,
+    )
     assert proc.returncode == 0, proc.stderr
     report = json.loads(out.read_text())
     assert report["ballots"] == 300 and report["candidates"] == 12

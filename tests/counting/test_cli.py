@@ -47,18 +47,30 @@ def test_json_shape(blt: Path, capsys) -> None:
     assert out["elected"] == ["Ann", "Cat"]
     assert out["quota"] == "7.00000"
     assert [s["action"] for s in out["stages"]] == [
-        "First count; Ann elected", "Surplus of Ann transferred", "Bob excluded",
-        "Dan excluded; Cat elected"]
+        "First count; Ann elected",
+        "Surplus of Ann transferred",
+        "Bob excluded",
+        "Dan excluded; Cat elected",
+    ]
     stage = out["stages"][1]
-    assert stage["totals"] == {"Ann": "7.00000", "Bob": "3.80000", "Cat": "4.90000",
-                               "Dan": "4.00000"}
+    assert stage["totals"] == {
+        "Ann": "7.00000",
+        "Bob": "3.80000",
+        "Cat": "4.90000",
+        "Dan": "4.00000",
+    }
     assert stage["non_transferable"] == "0.30000"
     assert set(stage) >= {"totals", "non_transferable", "action"}
 
 
 def test_module_entry_point(blt: Path) -> None:
-    proc = subprocess.run([sys.executable, "-m", "elections.counting", str(blt), "--json"],
-                          capture_output=True, text=True, cwd=ROOT, check=True)
+    proc = subprocess.run(
+        [sys.executable, "-m", "elections.counting", str(blt), "--json"],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=True,
+    )
     assert json.loads(proc.stdout)["elected"] == ["Ann", "Cat"]
 
 
@@ -73,10 +85,16 @@ def test_readable_sheet(blt: Path, capsys) -> None:
     assert "Elected: Ann, Cat" in out
 
 
-@pytest.mark.parametrize(("method", "elected"), [
-    ("plurality", ["Ann", "Dan"]), ("block", ["Cat", "Ann"]), ("av", ["Ann"]),
-    ("exhaustive", []), ("stv", ["Ann", "Cat"]),
-])
+@pytest.mark.parametrize(
+    ("method", "elected"),
+    [
+        ("plurality", ["Ann", "Dan"]),
+        ("block", ["Cat", "Ann"]),
+        ("av", ["Ann"]),
+        ("exhaustive", []),
+        ("stv", ["Ann", "Cat"]),
+    ],
+)
 def test_every_method(blt: Path, capsys, method: str, elected: list[str]) -> None:
     out = run_json(capsys, str(blt), "--method", method, "--seed", "4")
     assert out["method"] == method
@@ -110,8 +128,10 @@ def test_min_women(blt: Path, tmp_path: Path, capsys) -> None:
     assert any("Minimum of 1 women" in n for s in out["stages"] for n in s["notes"])
     genders_json = tmp_path / "genders.json"
     genders_json.write_text('{"Bob": "woman"}')
-    assert "Bob" in run_json(capsys, str(blt), "--min-women", "1", "--gender",
-                             str(genders_json))["elected"]
+    assert (
+        "Bob"
+        in run_json(capsys, str(blt), "--min-women", "1", "--gender", str(genders_json))["elected"]
+    )
 
 
 def test_errors(blt: Path, tmp_path: Path, capsys) -> None:

@@ -21,8 +21,7 @@ def test_plurality_winner_and_blank_papers() -> None:
 
 
 def test_plurality_several_seats_elects_the_top() -> None:
-    r = count("plurality", cands("abcd"), ballots((5, "a"), (3, "b"), (4, "c"), (1, "d")),
-              seats=2)
+    r = count("plurality", cands("abcd"), ballots((5, "a"), (3, "b"), (4, "c"), (1, "d")), seats=2)
     assert r.elected == ["a", "c"]
 
 
@@ -101,12 +100,15 @@ def test_minimum_women_with_too_few_women_standing() -> None:
     assert [(t.purpose, t.candidates) for t in r.ties] == [("last seat", ["a", "b"])]
 
 
-@pytest.mark.parametrize(("method", "ranking", "message"), [
-    ("plurality", ("a", "b"), "more than one candidate"),
-    ("block", ("a", "b", "c"), "more than 2 candidates"),
-    ("plurality", ("z",), "unknown candidate"),
-    ("plurality", ("a", "a"), "ranks a candidate twice"),
-])
+@pytest.mark.parametrize(
+    ("method", "ranking", "message"),
+    [
+        ("plurality", ("a", "b"), "more than one candidate"),
+        ("block", ("a", "b", "c"), "more than 2 candidates"),
+        ("plurality", ("z",), "unknown candidate"),
+        ("plurality", ("a", "a"), "ranks a candidate twice"),
+    ],
+)
 def test_bad_ballots(method: str, ranking: tuple[str, ...], message: str) -> None:
     with pytest.raises(CountError, match=message):
         count(method, cands("abc"), [Ballot(ranking)], seats=2 if method == "block" else 1)

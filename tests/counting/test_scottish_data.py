@@ -12,8 +12,11 @@ import pytest
 from elections.counting import Method, count, read_blt
 
 DATA = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "scottish-stv-2017"
-CASES = sorted(p.name for p in DATA.iterdir() if (p / "expected.json").exists()) \
-    if DATA.is_dir() else []
+CASES = (
+    sorted(p.name for p in DATA.iterdir() if (p / "expected.json").exists())
+    if DATA.is_dir()
+    else []
+)
 
 
 def rounded(value: Fraction | str, precision: int) -> Decimal:

@@ -23,8 +23,12 @@ def test_surplus_then_exclusions() -> None:
         "B excluded",
         "D excluded; C elected",
     ]
-    assert [s.kind for s in r.stages] == [StageKind.FIRST, StageKind.SURPLUS,
-                                          StageKind.EXCLUSION, StageKind.EXCLUSION]
+    assert [s.kind for s in r.stages] == [
+        StageKind.FIRST,
+        StageKind.SURPLUS,
+        StageKind.EXCLUSION,
+        StageKind.EXCLUSION,
+    ]
     # Surplus 3 of 10: every paper of A passes at 0.3.
     assert totals(r, 2) == {"a": 7, "b": F("3.8"), "c": F("4.9"), "d": 4}
     assert r.stages[1].non_transferable == F("0.3")
@@ -116,8 +120,7 @@ def test_exclusion_tie_by_lot_is_recorded_and_replays() -> None:
 
 def test_lookback_narrows_before_lot() -> None:
     # Three equal lowest at stage 2: at stage 1 C had more, so B and D go to the lot.
-    r = stv("abcde", (5, "ab"), (5, "ad"), (2, "b"), (3, "c"), (2, "d"), (5, "e"), seats=2,
-            seed=3)
+    r = stv("abcde", (5, "ab"), (5, "ad"), (2, "b"), (3, "c"), (2, "d"), (5, "e"), seats=2, seed=3)
     assert r.quota == 8
     assert totals(r, 2) == {"a": 8, "b": 3, "c": 3, "d": 3, "e": 5}
     lots = [t for t in r.ties if t.stage == 3]
@@ -140,8 +143,7 @@ def test_fewer_candidates_than_seats() -> None:
 
 
 def test_min_women_excludes_the_others_when_only_women_can_fill_the_seats() -> None:
-    r = stv("abcd", (10, "ab"), (6, "b"), (2, "c"), (3, "dc"), seats=2, women="c",
-            min_women=1)
+    r = stv("abcd", (10, "ab"), (6, "b"), (2, "c"), (3, "dc"), seats=2, women="c", min_women=1)
     assert r.elected == ["a", "c"]
     assert r.stages[1].action == "B, D excluded; C elected"
     assert "Minimum of 1 women" in r.stages[1].notes[0]
@@ -149,8 +151,9 @@ def test_min_women_excludes_the_others_when_only_women_can_fill_the_seats() -> N
 
 
 def test_min_women_keeps_the_last_woman_standing() -> None:
-    r = stv("abcde", (6, "a"), (5, "b"), (4, "e"), (3, "db"), (2, "c"), seats=3, women="c",
-            min_women=1)
+    r = stv(
+        "abcde", (6, "a"), (5, "b"), (4, "e"), (3, "db"), (2, "c"), seats=3, women="c", min_women=1
+    )
     assert r.stages[1].action.startswith("D excluded")
     assert "lowest woman is not excluded" in r.stages[1].notes[0]
     assert "c" in r.elected and len(r.elected) == 3
