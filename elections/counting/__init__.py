@@ -28,8 +28,9 @@ Methods (``Method``):
 - ``yes_no``: one candidate or motion; see ``yesno`` for the ``FOR``/``AGAINST`` ballots.
 
 Ties: decided by looking back to the most recent stage at which the tied candidates differed
-(ERS97: the earliest), then by lot: a ``random.Random(seed)`` draw over the sorted ids, recorded in ``Tie.draw``
-so it can be replayed (a seed is drawn and recorded when none is given).
+(ERS97: the earliest), then by lot: a ``random.Random(seed)`` draw over the sorted ids,
+recorded in ``Tie.draw`` so it can be replayed (a seed is drawn and recorded when none is
+given).
 
 ``Result.excluded``: candidates excluded during the count (AV, STV, the exhaustive round);
 for plurality and block vote, only those passed over by the women rule.  Totals cover the
