@@ -3,11 +3,19 @@
 from elections.models.audit import AuditEvent
 from elections.models.ballots import Ballot, InboxBallot, Participation, VotingChannel
 from elections.models.contests import Candidate, Contest, ContestState
+from elections.models.notifications import (
+    OPTIONAL_KINDS,
+    Notification,
+    NotificationKind,
+    NotificationMute,
+    NotificationStatus,
+)
 from elections.models.polls import Poll, PollStatus, RollEntry
 from elections.models.regions import Body, Membership, Region, RegionalOfficial
 from elections.models.rules import Channel, Method, Publication, RuleSet, StvRules, TieBreak
 
 __all__ = [
+    "OPTIONAL_KINDS",
     "AuditEvent",
     "Ballot",
     "Body",
@@ -18,6 +26,10 @@ __all__ = [
     "InboxBallot",
     "Membership",
     "Method",
+    "Notification",
+    "NotificationKind",
+    "NotificationMute",
+    "NotificationStatus",
     "Participation",
     "Poll",
     "PollStatus",
