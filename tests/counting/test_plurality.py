@@ -78,7 +78,7 @@ def test_block_tie_for_last_seat() -> None:
 
 def test_block_minimum_women() -> None:
     # Men a, b, c lead; women d, e trail: two of three seats must go to women.
-    bs = ballots((9, "abc"), (2, "de"), (1, "e"))
+    bs = ballots((5, "abc"), (4, "a"), (2, "b"), (2, "de"), (1, "e"))
     r = count(Method.BLOCK, cands("abcde", women="de"), bs, seats=3, min_women=2)
     assert r.elected == ["a", "e", "d"]
     assert r.excluded == ["b", "c"]
