@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	DEBUG=1 $(PY) manage.py migrate --noinput
 	DEBUG=1 $(PY) manage.py load_demo
-	DEBUG=1 $(PY) manage.py runserver 127.0.0.1:8000
+	DEBUG=1 TELLER_SWEEP_SECONDS=15 $(PY) manage.py devserver 127.0.0.1:8000
 
 test: $(STAMP)
 	$(VENV)/bin/pytest $(PYTEST_ARGS)

@@ -111,6 +111,21 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TIMEZONE = "UTC"
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_IGNORE_RESULT = True
+# A task acknowledged late is redelivered if its worker dies; this is how long
+# Redis waits before redelivering one that was never acknowledged.
+CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env_int("CELERY_VISIBILITY_TIMEOUT", 3600)}
+# How often the sweep looks for polls to open, remind and close, and how often
+# pending notifications are picked up if no event has queued their delivery.
+TELLER_SWEEP_SECONDS = env_int("TELLER_SWEEP_SECONDS", 30)
+CELERY_BEAT_SCHEDULE = {
+    "sweep-polls": {"task": "elections.sweep_polls", "schedule": TELLER_SWEEP_SECONDS},
+    "deliver-notifications": {
+        "task": "elections.deliver_notifications",
+        "schedule": env_int("TELLER_DELIVERY_SECONDS", 60),
+    },
+}
 
 # --- Auth -----------------------------------------------------------------
 AUTH_USER_MODEL = "accounts.User"
@@ -183,3 +198,33 @@ LOGGING = {
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.db.backends": {"level": "WARNING"}},
 }
+
+# --- Notifications --------------------------------------------------------
+# Every event writes its notices to an outbox (elections.notifications); the
+# task elections.deliver_notifications sends them by email, queued on commit
+# and run by beat (CELERY_BEAT_SCHEDULE above) for anything whose queueing
+# was lost. In tests, tests/conftest.py runs the Celery app eagerly.
+# Tries per notice before it is marked failed, with the reason kept.
+TELLER_NOTIFY_MAX_ATTEMPTS = env_int("TELLER_NOTIFY_MAX_ATTEMPTS", 5)
+# After the n-th failure the next try waits BACKOFF * 2**n seconds, capped.
+TELLER_NOTIFY_BACKOFF_SECONDS = env_int("TELLER_NOTIFY_BACKOFF_SECONDS", 60)
+TELLER_NOTIFY_BACKOFF_MAX_SECONDS = env_int("TELLER_NOTIFY_BACKOFF_MAX_SECONDS", 3600)
+# A notice still "sending" this long after its batch was claimed lost its
+# worker; the next run hands it back. Longer than any batch takes to send.
+TELLER_NOTIFY_SENDING_TIMEOUT = env_int("TELLER_NOTIFY_SENDING_TIMEOUT", 900)
+# Batches per delivery run; the task re-queues itself if more are due, so
+# a roll of 130,000 does not hold one worker for the whole send.
+TELLER_NOTIFY_MAX_BATCHES = env_int("TELLER_NOTIFY_MAX_BATCHES", 20)
+TELLER_NOTIFY_SUBJECT_PREFIX = env_str("TELLER_NOTIFY_SUBJECT_PREFIX", "[Teller] ")
+if (
+    min(
+        TELLER_NOTIFY_MAX_ATTEMPTS,
+        TELLER_NOTIFY_BACKOFF_SECONDS,
+        TELLER_NOTIFY_SENDING_TIMEOUT,
+        TELLER_NOTIFY_MAX_BATCHES,
+    )
+    < 1
+):
+    raise ImproperlyConfigured("The TELLER_NOTIFY_ numbers must each be at least 1")
+# The inbox's unread count in every page's nav.
+TEMPLATES[0]["OPTIONS"]["context_processors"].append("elections.context_processors.notifications")

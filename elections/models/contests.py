@@ -183,11 +183,15 @@ class Contest(models.Model):
         )
 
     def open_nominations(self, *, by: User | None) -> None:
+        from elections.models.notifications import NotificationKind
+        from elections.notifications import notify
+
         self._require_admin(by)
         with transaction.atomic():
             contest = self._locked()
             _check(contest.can_open_nominations())
             contest.rules.freeze()
+            notify(contest.body.voter_ids(), NotificationKind.NOMINATIONS_OPEN, contest=contest)
             contest._move(
                 ContestState.NOMINATIONS,
                 by=by,
@@ -247,12 +251,16 @@ class Contest(models.Model):
         return poll
 
     def declare(self, *, by: User | None) -> None:
+        from elections.models.notifications import NotificationKind
+        from elections.notifications import notify
+
         self._require_admin(by)
         with transaction.atomic():
             contest = self._locked()
             _check(contest.can_declare())
             poll = contest.current_poll()
             contest.declared_at = timezone.now()
+            notify(contest.body.everyone_ids(), NotificationKind.RESULT_DECLARED, contest=contest)
             contest._move(
                 ContestState.DECLARED,
                 by=by,

@@ -46,6 +46,7 @@ class Poll(models.Model):
     opened_at = models.DateTimeField(null=True, blank=True)
     closed_at = models.DateTimeField(null=True, blank=True)
     counted_at = models.DateTimeField(null=True, blank=True)
+    reminder_sent_at = models.DateTimeField(null=True, blank=True)
     status = models.CharField(
         max_length=20, choices=PollStatus.choices, default=PollStatus.SCHEDULED
     )
@@ -82,6 +83,9 @@ class Poll(models.Model):
         if self.status != PollStatus.OPEN or now >= self.closes_at:
             return refused("This poll has closed.")
         return ALLOWED
+
+    def roll_user_ids(self) -> models.QuerySet:
+        return RollEntry.objects.filter(poll=self).values_list("user_id", flat=True)
 
     def ballot_paper(self) -> BallotPaper:
         rules = self.contest.rules
@@ -120,6 +124,9 @@ class Poll(models.Model):
         Opened by hand before its planned time, the plan moves to now so that
         the open window stays the single test of whether a vote is in time.
         """
+        from elections.models.notifications import NotificationKind
+        from elections.notifications import notify
+
         self.contest._require_admin(by)
         with transaction.atomic():
             poll = self._locked()
@@ -138,6 +145,7 @@ class Poll(models.Model):
             poll.save(update_fields=["opens_at", "opened_at", "status", "roll_size"])
             contest.state = ContestState.POLLING
             contest.save(update_fields=["state"])
+            notify(poll.roll_user_ids(), NotificationKind.BALLOT_OPEN, contest=contest, poll=poll)
             AuditEvent.record(
                 "poll.opened",
                 actor=audit_actor_for(by),
@@ -153,6 +161,8 @@ class Poll(models.Model):
         The close takes the row lock that every casting transaction shares,
         so it waits for votes in flight and no vote lands after it.
         """
+        from elections.models.notifications import NotificationKind
+        from elections.notifications import notify
         from elections.services.mixer import mix_poll
 
         self.contest._require_admin(by)
@@ -168,6 +178,7 @@ class Poll(models.Model):
             poll.save(update_fields=["closes_at", "closed_at", "status"])
             contest.state = ContestState.CLOSED
             contest.save(update_fields=["state"])
+            notify(poll.roll_user_ids(), NotificationKind.POLL_CLOSED, contest=contest, poll=poll)
             AuditEvent.record(
                 "poll.closed",
                 actor=audit_actor_for(by),
@@ -204,7 +215,21 @@ class RollEntry(models.Model):
 
     @classmethod
     def freeze_for(cls, poll: Poll) -> int:
-        """Copy the body's current voting members onto the poll's roll."""
+        """Copy the body's current voting members onto the poll's roll.
+
+        A re-run keeps the roll of the contest it replaces: the same
+        electorate votes again, whoever has joined or left since.
+        """
+        original = poll.contest.rerun_of_id
+        if original is not None:
+            first = Poll.objects.filter(contest_id=original).order_by("number").first()
+            if first is not None and first.roll.exists():
+                rows = [
+                    cls(poll=poll, user_id=user_id, ward=ward)
+                    for user_id, ward in first.roll.values_list("user_id", "ward")
+                ]
+                cls.objects.bulk_create(rows, batch_size=5000, ignore_conflicts=True)
+                return cls.objects.filter(poll=poll).count()
         members = Membership.objects.voting().filter(body_id=poll.contest.body_id)
         rows = [
             cls(poll=poll, user_id=user_id, ward=ward)

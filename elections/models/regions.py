@@ -51,6 +51,25 @@ class Body(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    # Audiences for notifications, as id querysets so 130,000 never load as objects.
+    def voter_ids(self) -> models.QuerySet:
+        return Membership.objects.voting().filter(body=self).values_list("user_id", flat=True)
+
+    def everyone_ids(self) -> models.QuerySet:
+        return (
+            Membership.objects.active()
+            .filter(body=self)
+            .values_list("user_id", flat=True)
+            .distinct()
+        )
+
+    def secretary_ids(self) -> models.QuerySet:
+        return (
+            Membership.objects.active()
+            .filter(body=self, role=Membership.Role.SECRETARY)
+            .values_list("user_id", flat=True)
+        )
+
 
 class MembershipQuerySet(models.QuerySet["Membership"]):
     def active(self) -> MembershipQuerySet:

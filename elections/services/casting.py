@@ -15,7 +15,8 @@ from django.utils import timezone
 
 from elections.ballot_paper import NO, YES, BallotPaper, PaperKind
 from elections.exceptions import BallotRefused
-from elections.models import InboxBallot, Participation, Poll, RollEntry, VotingChannel
+from elections.models import Channel, InboxBallot, Participation, Poll, RollEntry, VotingChannel
+from elections.models.proxies import ProxyAppointment
 from elections.models.polls import lock_poll_for_casting
 from elections.services.receipts import new_receipt_code, receipt_digest
 
@@ -23,15 +24,24 @@ if TYPE_CHECKING:
     from accounts.models import User
 
 
-def can_vote(poll: Poll, user: User) -> tuple[bool, str]:
-    """Whether the person may open the ballot now (a hint for pages; casting re-checks)."""
+def can_vote(poll: Poll, user: User, *, proxy: User | None = None) -> tuple[bool, str]:
+    """Whether `user` (or `proxy` for them) may open the ballot now.
+
+    A hint for pages; casting checks everything again in its transaction.
+    """
     verdict = poll.accepts_votes_at(timezone.now())
     if not verdict:
         return False, verdict.reason
+    if poll.contest.rules.channel == Channel.IN_PERSON:
+        return False, "This contest is voted in the room, not online."
+    you = "You are" if proxy is None else f"{user} is"
     if not RollEntry.objects.filter(poll=poll, user=user).exists():
-        return False, "You are not on the roll for this poll."
+        return False, f"{you} not on the roll for this poll."
+    if proxy is not None and not ProxyAppointment.valid_for(poll, principal=user, proxy=proxy):
+        return False, "You hold no proxy for this member that was approved before polling opened."
     if Participation.objects.filter(poll=poll, voter=user).exists():
-        return False, "You have already voted in this poll."
+        voted = "You have" if proxy is None else f"{user} has"
+        return False, f"{voted} already voted in this poll."
     return True, ""
 
 
@@ -58,8 +68,12 @@ def cast_ballot(
             verdict = poll.accepts_votes_at(timezone.now())
             if not verdict:
                 raise BallotRefused("not_open", verdict.reason)
+            if channel == VotingChannel.ONLINE and poll.contest.rules.channel == Channel.IN_PERSON:
+                raise BallotRefused("wrong_channel", "This contest is voted in the room, not online.")
             if not RollEntry.objects.filter(poll_id=poll.pk, user=voter).exists():
                 raise BallotRefused("not_on_roll", "You are not on the roll for this poll.")
+            if cast_by is not None and cast_by != voter:
+                _check_proxy(poll, principal=voter, proxy=cast_by)
             paper = poll.ballot_paper()
             _check_choices(paper, choices)
             # The unique constraint, not this read, is what stops a second
@@ -74,6 +88,16 @@ def cast_ballot(
     except IntegrityError:
         raise BallotRefused("already_voted", "You have already voted in this poll.") from None
     return code
+
+
+def _check_proxy(poll: Poll, *, principal: User, proxy: User) -> None:
+    if not poll.contest.rules.proxy_allowed:
+        raise BallotRefused("proxy_not_allowed", "The rules of this contest do not allow proxy votes.")
+    if not ProxyAppointment.valid_for(poll, principal=principal, proxy=proxy):
+        raise BallotRefused(
+            "proxy_not_valid",
+            "You hold no proxy for this member that was approved before polling opened.",
+        )
 
 
 def _check_choices(paper: BallotPaper, choices: Sequence[int | str]) -> None:

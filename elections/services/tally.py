@@ -10,6 +10,7 @@ from __future__ import annotations
 import secrets
 from collections import Counter
 from datetime import timedelta
+from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 from django.db import transaction
@@ -28,10 +29,15 @@ from elections.models import (
     Participation,
     Poll,
     PollStatus,
+    RuleSet,
+    TieBreak,
     VotingChannel,
 )
 from elections.models.audit import audit_actor_for
+from elections.models.notifications import NotificationKind
+from elections.notifications import notify
 from elections.services.mixer import mix_poll
+from elections.services.register import paper_ballots
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -50,8 +56,11 @@ class CountMismatch(TellerError):
     """The ballot box and the record of who voted disagree: never count then."""
 
 
-def engine_input(poll: Poll) -> tuple[list[counting.Candidate], list[counting.Ballot]]:
-    """The poll's candidates and its ballot box as the counting engine takes them.
+def engine_input(
+    poll: Poll, paper: list[tuple[list[Any], int]] | None = None
+) -> tuple[list[counting.Candidate], list[counting.Ballot]]:
+    """The poll's candidates, its ballot box and any paper votes, as the
+    counting engine takes them.
 
     Identical papers are grouped into one weighted ballot: the count is the
     same and large polls count much faster.
@@ -65,6 +74,8 @@ def engine_input(poll: Poll) -> tuple[list[counting.Candidate], list[counting.Ba
         Ballot.objects.filter(poll=poll).values_list("choices", flat=True).iterator(chunk_size=5000)
     ):
         tally[_ranking(poll, choices, candidates)] += 1
+    for choices, weight in paper or []:
+        tally[_ranking(poll, choices, candidates)] += weight
     ballots = [counting.Ballot(ranking=ranking, weight=n) for ranking, n in sorted(tally.items())]
     return candidates, ballots
 
@@ -103,23 +114,20 @@ def count_poll(poll: Poll, *, by: User | None, seed: str | None = None) -> dict[
                 f"The ballot box holds {in_box} ballots but {online} people voted online; "
                 "the count is stopped for the returning officer to investigate."
             )
+        in_room = Participation.objects.filter(poll=poll, channel=VotingChannel.IN_PERSON).count()
+        paper = paper_ballots(poll) if in_room else []
+        if sum(weight for _, weight in paper) != in_room:
+            raise CountMismatch(
+                f"The register shows {in_room} votes in the room but the countersigned "
+                "paper counts do not add up to that."
+            )
         rules = contest.rules
-        candidates, ballots = engine_input(poll)
+        candidates, ballots = engine_input(poll, paper)
         seed = seed or secrets.token_hex(8)
-        result = counting.count(
-            _ENGINE_METHOD[rules.method_choice]
-            if not (rules.method == Method.PLURALITY and rules.seats > 1)
-            else counting.Method.BLOCK,
-            candidates,
-            ballots,
-            seats=rules.seats,
-            rules=rules.stv_rules,
-            min_women=rules.min_women,
-            seed=seed,
-        )
+        result = _count(poll, rules, candidates, ballots, seed)
         sheet = result.to_dict()
         sheet["names"] = {c.id: c.name for c in candidates}
-        sheet["ballots_counted"] = in_box
+        sheet["ballots_counted"] = in_box + in_room
         sheet["turnout"] = Participation.objects.filter(poll=poll).count()
         sheet["roll_size"] = poll.roll_size
         poll.result = sheet
@@ -129,6 +137,20 @@ def count_poll(poll: Poll, *, by: User | None, seed: str | None = None) -> dict[
         next_round = None
         if rules.method == Method.EXHAUSTIVE and not result.elected:
             next_round = _schedule_next_round(poll, contest, result)
+        notify(contest.body.secretary_ids(), NotificationKind.COUNT_READY, contest=contest, poll=poll)
+        if next_round:
+            names = sheet["names"]
+            notify(
+                contest.body.voter_ids(),
+                NotificationKind.ROUND_SCHEDULED,
+                contest=contest,
+                poll=next_round,
+                context={
+                    "round": next_round.number,
+                    "excluded": [names.get(c, c) for c in sheet["excluded"]],
+                    "opens_at": next_round.opens_at.isoformat(),
+                },
+            )
         before = contest.state
         contest.state = ContestState.READY if next_round else ContestState.COUNTED
         contest.save(update_fields=["state"])
@@ -149,6 +171,33 @@ def count_poll(poll: Poll, *, by: User | None, seed: str | None = None) -> dict[
             },
         )
     return sheet
+
+
+def _count(
+    poll: Poll,
+    rules: RuleSet,
+    candidates: list[counting.Candidate],
+    ballots: list[counting.Ballot],
+    seed: str,
+) -> counting.Result:
+    if rules.method == Method.EXHAUSTIVE:
+        # Ties for the exclusion look back over earlier rounds where the rules say so.
+        earlier: list[dict[str, Fraction]] = []
+        if rules.tie_break == TieBreak.LOOKBACK_THEN_LOT:
+            for previous in poll.contest.polls.filter(number__lt=poll.number).order_by("number"):
+                stages = previous.result.get("stages") or [{}]
+                earlier.append({c: Fraction(v) for c, v in stages[-1].get("totals", {}).items()})
+        return counting.exhaustive_round(candidates, ballots, seed=seed, previous_rounds=earlier)
+    block = rules.method == Method.PLURALITY and rules.seats > 1
+    return counting.count(
+        counting.Method.BLOCK if block else _ENGINE_METHOD[rules.method_choice],
+        candidates,
+        ballots,
+        seats=rules.seats,
+        rules=rules.stv_rules,
+        min_women=rules.min_women if rules.seats > 1 else 0,
+        seed=seed,
+    )
 
 
 def _schedule_next_round(poll: Poll, contest: Contest, result: counting.Result) -> Poll:
