@@ -9,7 +9,17 @@ from django.shortcuts import render
 from django.views.decorators.http import require_http_methods
 
 from elections.forms import ReceiptCheckForm
-from elections.models import Ballot, Contest, ContestState, Membership, Participation, Poll
+from elections.models import (
+    Ballot,
+    Channel,
+    Contest,
+    ContestState,
+    Membership,
+    PaperCount,
+    Participation,
+    Poll,
+    ProxyAppointment,
+)
 from elections.results import result_visible, summarise
 from elections.services.receipts import receipt_digest
 from elections.views.access import contest_for
@@ -74,6 +84,15 @@ def contest_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "voted": poll is not None
             and Participation.objects.filter(poll=poll, voter=request.user).exists(),
             "result_visible": result_visible(contest, roles),
+            "is_observer": Membership.Role.OBSERVER in roles,
+            "proxies_held": list(
+                ProxyAppointment.objects.filter(
+                    contest=contest, proxy=request.user, status=ProxyAppointment.Status.APPROVED
+                ).select_related("principal")
+            ),
+            "in_room": contest.rules.channel != Channel.ONLINE,
+            "paper_waiting": poll is not None
+            and PaperCount.objects.filter(poll=poll, countersigned_at__isnull=True).exists(),
             "turnout": poll.participations.count()
             if poll and is_secretary and poll.opened_at
             else None,

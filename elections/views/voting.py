@@ -7,9 +7,11 @@ response to the cast (never stored for a redirect) and is not cached.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, render
 from django.utils.decorators import method_decorator
 from django.views import View
 from django.views.decorators.cache import never_cache
@@ -17,9 +19,12 @@ from django.views.decorators.debug import sensitive_post_parameters
 
 from elections.ballot_paper import ABSTAIN, RANK_PREFIX, BallotPaper, PaperKind
 from elections.exceptions import BallotRefused
-from elections.models import Poll
+from elections.models import Poll, ProxyAppointment
 from elections.services.casting import can_vote, cast_ballot
 from elections.views.access import poll_for_voter
+
+if TYPE_CHECKING:
+    from accounts.models import User
 
 
 def _hidden_fields(paper: BallotPaper, choices: list[int | str]) -> list[tuple[str, str]]:
@@ -44,13 +49,38 @@ def _marked(paper: BallotPaper, choices: list[int | str]) -> dict[str, object]:
 @method_decorator([login_required, never_cache], name="dispatch")
 @method_decorator(sensitive_post_parameters(), name="post")
 class BallotView(View):
-    def get(self, request: HttpRequest, pk: int) -> HttpResponse:
-        poll = poll_for_voter(request, pk)
-        return self._form_or_status(request, poll)
+    """The ballot of the logged-in member, or with `principal`, the ballot
+    they cast as that member's approved proxy: each its own ballot."""
 
-    def post(self, request: HttpRequest, pk: int) -> HttpResponse:
+    principal: User | None = None
+
+    def setup(self, request: HttpRequest, *args: Any, **kwargs: Any) -> None:
+        super().setup(request, *args, **kwargs)
+        self.principal = None
+
+    def _voter(self, request: HttpRequest, poll: Poll, principal: int | None) -> User:
+        if principal is None:
+            return request.user  # type: ignore[return-value]
+        # Only someone holding an appointment for this contest learns anything here.
+        appointment = get_object_or_404(
+            ProxyAppointment.objects.select_related("principal"),
+            contest_id=poll.contest_id,
+            principal_id=principal,
+            proxy=request.user,
+            status=ProxyAppointment.Status.APPROVED,
+        )
+        self.principal = appointment.principal
+        return appointment.principal
+
+    def get(self, request: HttpRequest, pk: int, principal: int | None = None) -> HttpResponse:
         poll = poll_for_voter(request, pk)
-        allowed, reason = can_vote(poll, request.user)
+        voter = self._voter(request, poll, principal)
+        return self._form_or_status(request, poll, voter)
+
+    def post(self, request: HttpRequest, pk: int, principal: int | None = None) -> HttpResponse:
+        poll = poll_for_voter(request, pk)
+        voter = self._voter(request, poll, principal)
+        allowed, reason = can_vote(poll, voter, proxy=self.principal and request.user)
         if not allowed:
             return self._status(request, poll, reason, status=409)
         paper = poll.ballot_paper()
@@ -71,12 +101,13 @@ class BallotView(View):
                     "paper": paper,
                     "lines": paper.describe(choices),
                     "hidden": _hidden_fields(paper, choices),
+                    "principal": self.principal,
                 },
             )
         if action != "cast":
             return self._form(request, poll, paper, error="Unknown action.", status=400)
         try:
-            code = cast_ballot(poll.pk, request.user, choices)
+            code = cast_ballot(poll.pk, voter, choices, cast_by=request.user)
         except BallotRefused as refusal:
             return self._status(request, poll, str(refusal), status=409)
         return render(
@@ -86,11 +117,12 @@ class BallotView(View):
                 "poll": poll,
                 "contest": poll.contest,
                 "receipt": code,
+                "principal": self.principal,
             },
         )
 
-    def _form_or_status(self, request: HttpRequest, poll: Poll) -> HttpResponse:
-        allowed, reason = can_vote(poll, request.user)
+    def _form_or_status(self, request: HttpRequest, poll: Poll, voter: User) -> HttpResponse:
+        allowed, reason = can_vote(poll, voter, proxy=self.principal and request.user)
         if not allowed:
             return self._status(request, poll, reason)
         return self._form(request, poll, poll.ballot_paper())
@@ -116,6 +148,7 @@ class BallotView(View):
                 "rank_prefix": RANK_PREFIX,
                 "abstain": ABSTAIN,
                 "rank_range": range(1, len(paper.options) + 1),
+                "principal": self.principal,
                 **(marked or {}),
             },
             status=status,
@@ -131,6 +164,7 @@ class BallotView(View):
                 "poll": poll,
                 "contest": poll.contest,
                 "reason": reason,
+                "principal": self.principal,
             },
             status=status,
         )
