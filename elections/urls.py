@@ -1,6 +1,6 @@
 from django.urls import path
 
-from elections.views import member, secretary, voting
+from elections.views import inbox, member, secretary, voting
 
 urlpatterns = [
     path("", member.home, name="home"),
@@ -13,4 +13,6 @@ urlpatterns = [
     path("candidates/<int:pk>/withdraw/", secretary.candidate_withdraw, name="candidate_withdraw"),
     path("contests/<int:pk>/schedule/", secretary.schedule, name="schedule"),
     path("contests/<int:pk>/do/<slug:action>/", secretary.transition, name="transition"),
+    path("inbox/", inbox.inbox_page, name="inbox"),
+    path("inbox/settings/", inbox.settings_page, name="notification_settings"),
 ]
