@@ -13,6 +13,7 @@ from elections.models.notifications import (
 from elections.models.polls import Poll, PollStatus, RollEntry
 from elections.models.regions import Body, Membership, Region, RegionalOfficial
 from elections.models.rules import Channel, Method, Publication, RuleSet, StvRules, TieBreak
+from elections.models.rulings import Complaint, ComplaintState, Ruling, RulingKind
 
 __all__ = [
     "OPTIONAL_KINDS",
@@ -21,6 +22,8 @@ __all__ = [
     "Body",
     "Candidate",
     "Channel",
+    "Complaint",
+    "ComplaintState",
     "Contest",
     "ContestState",
     "InboxBallot",
@@ -38,6 +41,8 @@ __all__ = [
     "RegionalOfficial",
     "RollEntry",
     "RuleSet",
+    "Ruling",
+    "RulingKind",
     "StvRules",
     "TieBreak",
     "VotingChannel",
