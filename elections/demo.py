@@ -31,9 +31,10 @@ from elections.services.casting import cast_ballot
 DEMO_PASSWORD = "teller-demo-2026"  # noqa: S105 (invented accounts on a local demo)
 DOMAIN = "ashbyvale.example"
 
-FIRST = """Aled Bethan Callum Delyth Eamon Fionnuala Gethin Harriet Ifor Jocasta Kieran Lowri
-Magnus Nerys Osian Perpetua Quentin Rhiannon Seren Tobias Ulrika Vaughan Wenna Xander Yestin
-Zelda""".split()
+FIRST = ["Aled", "Bethan", "Callum", "Delyth", "Eamon", "Fionnuala", "Gethin", "Harriet",
+         "Ifor", "Jocasta", "Kieran", "Lowri", "Magnus", "Nerys", "Osian", "Perpetua", "Quentin",
+         "Rhiannon", "Seren", "Tobias", "Ulrika", "Vaughan", "Wenna", "Xander", "Yestin",
+         "Zelda"]  # fmt: skip
 LAST = ["Ashcombe", "Brackenbury", "Calloway", "Dunmore", "Elderfield", "Fennick", "Greavsey",
         "Hollinshead", "Ingleby", "Jessamy", "Kettering-Vale", "Lorrimer", "Marchbank"]  # fmt: skip
 WARDS = ["Ashby North", "Ashby South", "Brackendale", "Cressfield", "Dunmere", "Elm Cross",

@@ -23,6 +23,7 @@ from elections.permissions import ALLOWED, Verdict, refused
 
 if TYPE_CHECKING:
     from accounts.models import User
+    from elections.models.candidates import Candidate
     from elections.models.polls import Poll
 
 
@@ -121,7 +122,10 @@ class Contest(models.Model):
         return self.state in (ContestState.DECLARED, ContestState.QUASHED)
 
     def standing_candidates(self) -> models.QuerySet[Candidate]:
-        return self.candidates.filter(withdrawn_at__isnull=True)
+        """Accepted and not withdrawn: who goes on the ballot paper."""
+        from elections.models.candidates import CandidateStatus
+
+        return self.candidates.filter(status=CandidateStatus.ACCEPTED, withdrawn_at__isnull=True)
 
     def current_poll(self) -> Poll | None:
         return self.polls.order_by("-number").first()
@@ -144,8 +148,13 @@ class Contest(models.Model):
         return ALLOWED
 
     def can_finalise_ballot(self) -> Verdict:
+        from elections.models.candidates import CandidateStatus
+
         if self.state not in (ContestState.DRAFT, ContestState.NOMINATIONS):
             return refused("The ballot paper is already final.")
+        pending = self.candidates.filter(status=CandidateStatus.NOMINATED)
+        if pending.filter(withdrawn_at__isnull=True).exists():
+            return refused("Accept or reject every nomination first.")
         standing = self.standing_candidates().count()
         if self.method == Method.YES_NO:
             if standing != 1:
@@ -269,63 +278,6 @@ class Contest(models.Model):
                 data={"elected": (poll.result or {}).get("elected", []) if poll else []},
             )
         self.refresh_from_db()
-
-
-class Candidate(models.Model):
-    contest = models.ForeignKey(Contest, on_delete=models.PROTECT, related_name="candidates")
-    name = models.CharField(max_length=200)
-    user = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        null=True,
-        blank=True,
-        on_delete=models.PROTECT,
-        related_name="candidacies",
-    )
-    gender = models.CharField(max_length=10, blank=True)
-    affiliation = models.CharField(max_length=120, blank=True)
-    statement = models.TextField(blank=True)
-    position = models.PositiveSmallIntegerField(default=0)
-    withdrawn_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        ordering = ["position", "name"]
-
-    def __str__(self) -> str:
-        return self.name
-
-    @classmethod
-    def add(cls, contest: Contest, *, by: User | None, name: str, **fields: Any) -> Candidate:
-        contest._require_admin(by)
-        with transaction.atomic():
-            locked = contest._locked()
-            _check(locked.can_edit_candidates())
-            position = locked.candidates.count() + 1
-            candidate = cls.objects.create(contest=locked, name=name, position=position, **fields)
-            AuditEvent.record(
-                "candidate.added",
-                actor=audit_actor_for(by),
-                contest=locked,
-                obj=candidate,
-                data={"name": name},
-            )
-        return candidate
-
-    def withdraw(self, *, by: User | None, reason: str = "") -> None:
-        self.contest._require_admin(by)
-        with transaction.atomic():
-            contest = self.contest._locked()
-            _check(contest.can_edit_candidates())
-            if self.withdrawn_at is None:
-                self.withdrawn_at = timezone.now()
-                self.save(update_fields=["withdrawn_at"])
-                AuditEvent.record(
-                    "candidate.withdrawn",
-                    actor=audit_actor_for(by),
-                    contest=contest,
-                    obj=self,
-                    reason=reason,
-                    data={"name": self.name},
-                )
 
 
 def _check(verdict: Verdict) -> None:

@@ -18,7 +18,8 @@ from django.utils import timezone
 from elections.ballot_paper import BallotPaper, Option, PaperKind
 from elections.exceptions import InvalidTransition
 from elections.models.audit import AuditEvent, audit_actor_for
-from elections.models.contests import Candidate, Contest, ContestState
+from elections.models.candidates import Candidate
+from elections.models.contests import Contest, ContestState
 from elections.models.regions import Membership
 from elections.models.rules import Method
 from elections.permissions import ALLOWED, Verdict, refused

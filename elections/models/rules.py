@@ -64,6 +64,9 @@ class RuleSet(models.Model):
         validators=[MaxValueValidator(100)],
         help_text="Share of the roll that must vote for the result to stand (0: none).",
     )
+    show_affiliation = models.BooleanField(
+        "show candidates' affiliation or slate", default=False
+    )
     nomination_threshold = models.PositiveSmallIntegerField(
         default=1, help_text="Nominators a candidate needs, besides themselves."
     )
@@ -85,9 +88,9 @@ class RuleSet(models.Model):
     # Fields a copy carries over; everything but identity and the freeze.
     RULE_FIELDS = (
         "method", "stv_rules", "seats", "proxy_allowed", "channel", "quorum_percent",
-        "nomination_threshold", "min_women", "ron_on_ballot", "abstention_allowed",
-        "tie_break", "publish", "min_cell_size", "reminder_hours_before_close",
-        "round_length_hours", "round_gap_hours",
+        "nomination_threshold", "show_affiliation", "min_women", "ron_on_ballot",
+        "abstention_allowed", "tie_break", "publish", "min_cell_size",
+        "reminder_hours_before_close", "round_length_hours", "round_gap_hours",
     )  # fmt: skip
 
     class Meta:

@@ -75,7 +75,8 @@ def contest_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "contest": contest,
             "rules": contest.rules,
-            "candidates": contest.candidates.all(),
+            "candidates": contest.candidates.prefetch_related("nominations"),
+        "standing_self": contest.candidates.filter(user=request.user).exists(),
             "polls": polls,
             "poll": poll,
             "roles": roles,

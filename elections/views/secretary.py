@@ -90,19 +90,6 @@ def candidate_add(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @login_required
-@require_POST
-def candidate_withdraw(request: HttpRequest, pk: int) -> HttpResponse:
-    candidate = get_object_or_404(Candidate, pk=pk)
-    contest, _ = contest_for(request, candidate.contest_id, role=SECRETARY)
-    _run(
-        request,
-        lambda: candidate.withdraw(by=request.user, reason=request.POST.get("reason", "")),
-        f"{candidate.name} withdrawn.",
-    )
-    return redirect(contest)
-
-
-@login_required
 @require_http_methods(["GET", "POST"])
 def schedule(request: HttpRequest, pk: int) -> HttpResponse:
     contest, _ = contest_for(request, pk, role=SECRETARY)

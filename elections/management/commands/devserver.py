@@ -22,8 +22,8 @@ log = logging.getLogger(__name__)
 
 
 def run_periodic_work() -> None:
-    from elections.tasks.polls import count_poll_task
     from elections.services.schedule import sweep
+    from elections.tasks.polls import count_poll_task
 
     sweep(on_closed=lambda poll_id: count_poll_task.delay(poll_id))
     try:
