@@ -2,7 +2,8 @@
 
 from elections.models.audit import AuditEvent
 from elections.models.ballots import Ballot, InboxBallot, Participation, VotingChannel
-from elections.models.contests import Candidate, Contest, ContestState
+from elections.models.candidates import Candidate, CandidateStatus, Nomination
+from elections.models.contests import Contest, ContestState
 from elections.models.notifications import (
     OPTIONAL_KINDS,
     Notification,
@@ -11,7 +12,9 @@ from elections.models.notifications import (
     NotificationStatus,
 )
 from elections.models.polls import Poll, PollStatus, RollEntry
+from elections.models.proxies import ProxyAppointment, ProxyStatus
 from elections.models.regions import Body, Membership, Region, RegionalOfficial
+from elections.models.register import PaperCount
 from elections.models.rules import Channel, Method, Publication, RuleSet, StvRules, TieBreak
 from elections.models.rulings import Complaint, ComplaintState, Ruling, RulingKind
 
@@ -21,6 +24,7 @@ __all__ = [
     "Ballot",
     "Body",
     "Candidate",
+    "CandidateStatus",
     "Channel",
     "Complaint",
     "ComplaintState",
@@ -29,13 +33,17 @@ __all__ = [
     "InboxBallot",
     "Membership",
     "Method",
+    "Nomination",
     "Notification",
     "NotificationKind",
     "NotificationMute",
     "NotificationStatus",
+    "PaperCount",
     "Participation",
     "Poll",
     "PollStatus",
+    "ProxyAppointment",
+    "ProxyStatus",
     "Publication",
     "Region",
     "RegionalOfficial",

@@ -44,7 +44,9 @@ class ProxyAppointment(models.Model):
     proxy = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="proxies_held"
     )
-    status = models.CharField(max_length=20, choices=ProxyStatus.choices, default=ProxyStatus.PENDING)
+    status = models.CharField(
+        max_length=20, choices=ProxyStatus.choices, default=ProxyStatus.PENDING
+    )
     requested_at = models.DateTimeField(auto_now_add=True)
     decided_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
@@ -81,9 +83,7 @@ class ProxyAppointment(models.Model):
             locked = Contest.objects.select_for_update().get(pk=contest.pk)
             if locked.state not in _BEFORE_POLLING:
                 raise InvalidTransition("Proxies can only be appointed before polling opens.")
-            if cls.objects.filter(
-                contest=contest, principal=principal, status__in=_LIVE
-            ).exists():
+            if cls.objects.filter(contest=contest, principal=principal, status__in=_LIVE).exists():
                 raise InvalidTransition("You have already appointed a proxy for this contest.")
             appointment = cls.objects.create(contest=contest, principal=principal, proxy=proxy)
             AuditEvent.record(
@@ -96,7 +96,9 @@ class ProxyAppointment(models.Model):
         """The secretary approves or refuses, before polling opens."""
         self.contest._require_admin(by)
         with transaction.atomic():
-            contest = Contest.objects.select_for_update().select_related("rules").get(pk=self.contest_id)
+            contest = (
+                Contest.objects.select_for_update().select_related("rules").get(pk=self.contest_id)
+            )
             me = ProxyAppointment.objects.select_for_update().get(pk=self.pk)
             if contest.state not in _BEFORE_POLLING:
                 raise InvalidTransition("Proxies can only be decided before polling opens.")

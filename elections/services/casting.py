@@ -16,8 +16,8 @@ from django.utils import timezone
 from elections.ballot_paper import NO, YES, BallotPaper, PaperKind
 from elections.exceptions import BallotRefused
 from elections.models import Channel, InboxBallot, Participation, Poll, RollEntry, VotingChannel
-from elections.models.proxies import ProxyAppointment
 from elections.models.polls import lock_poll_for_casting
+from elections.models.proxies import ProxyAppointment
 from elections.services.receipts import new_receipt_code, receipt_digest
 
 if TYPE_CHECKING:
@@ -69,7 +69,9 @@ def cast_ballot(
             if not verdict:
                 raise BallotRefused("not_open", verdict.reason)
             if channel == VotingChannel.ONLINE and poll.contest.rules.channel == Channel.IN_PERSON:
-                raise BallotRefused("wrong_channel", "This contest is voted in the room, not online.")
+                raise BallotRefused(
+                    "wrong_channel", "This contest is voted in the room, not online."
+                )
             if not RollEntry.objects.filter(poll_id=poll.pk, user=voter).exists():
                 raise BallotRefused("not_on_roll", "You are not on the roll for this poll.")
             if cast_by is not None and cast_by != voter:
@@ -92,7 +94,9 @@ def cast_ballot(
 
 def _check_proxy(poll: Poll, *, principal: User, proxy: User) -> None:
     if not poll.contest.rules.proxy_allowed:
-        raise BallotRefused("proxy_not_allowed", "The rules of this contest do not allow proxy votes.")
+        raise BallotRefused(
+            "proxy_not_allowed", "The rules of this contest do not allow proxy votes."
+        )
     if not ProxyAppointment.valid_for(poll, principal=principal, proxy=proxy):
         raise BallotRefused(
             "proxy_not_valid",

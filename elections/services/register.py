@@ -17,7 +17,6 @@ from django.utils import timezone
 from elections.ballot_paper import ABSTAIN, NO, YES, PaperKind
 from elections.exceptions import BallotRefused, InvalidTransition, NotAllowed
 from elections.models import AuditEvent, Channel, Participation, Poll, PollStatus, RollEntry
-from elections.models.audit import audit_actor_for
 from elections.models.ballots import VotingChannel
 from elections.models.polls import lock_poll_for_casting
 from elections.models.proxies import ProxyAppointment
@@ -47,7 +46,10 @@ def mark_in_person(poll_id: int, voter: User, *, by: User, proxy: User | None = 
                     "proxy_not_valid", f"{proxy} holds no approved proxy for {voter}."
                 )
             Participation.objects.create(
-                poll_id=poll.pk, voter=voter, channel=VotingChannel.IN_PERSON, cast_by=proxy or voter
+                poll_id=poll.pk,
+                voter=voter,
+                channel=VotingChannel.IN_PERSON,
+                cast_by=proxy or voter,
             )
             AuditEvent.record(
                 "register.marked", actor=by, contest=poll.contest, obj=poll,

@@ -64,9 +64,9 @@ def sweep(
         status=PollStatus.OPEN, reminder_sent_at__isnull=True, closes_at__gt=now
     ).select_related("contest__rules"):
         hours = poll.contest.rules.reminder_hours_before_close
-        if hours and poll.closes_at - timedelta(hours=hours) <= now:
-            if _step(report, poll.pk, lambda p: send_reminders(p.pk, now)):
-                report.reminded.append(poll.pk)
+        due = bool(hours) and poll.closes_at - timedelta(hours=hours) <= now
+        if due and _step(report, poll.pk, lambda p: send_reminders(p.pk, now)):
+            report.reminded.append(poll.pk)
     # Large polls mix in batches while open; small ones wait for the close.
     for poll_id in Poll.objects.filter(status=PollStatus.OPEN).values_list("pk", flat=True):
         report.mixed += mix_poll(poll_id, final=False)

@@ -137,7 +137,9 @@ def count_poll(poll: Poll, *, by: User | None, seed: str | None = None) -> dict[
         next_round = None
         if rules.method == Method.EXHAUSTIVE and not result.elected:
             next_round = _schedule_next_round(poll, contest, result)
-        notify(contest.body.secretary_ids(), NotificationKind.COUNT_READY, contest=contest, poll=poll)
+        notify(
+            contest.body.secretary_ids(), NotificationKind.COUNT_READY, contest=contest, poll=poll
+        )
         if next_round:
             names = sheet["names"]
             notify(

@@ -37,7 +37,7 @@ class Sink:
     def __init__(self) -> None:
         self.messages: list[tuple[str, str]] = []
 
-    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]  # noqa: N802
+    async def handle_DATA(self, server, session, envelope):  # type: ignore[no-untyped-def]
         message = message_from_bytes(envelope.content)
         for rcpt in envelope.rcpt_tos:
             self.messages.append((rcpt, str(message["Subject"])))

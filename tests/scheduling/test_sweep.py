@@ -43,7 +43,10 @@ def test_it_opens_and_closes_a_poll_at_its_times(alice, bob, sam, make_contest):
         poll.refresh_from_db()
         assert poll.status == PollStatus.OPEN
         assert poll.opened_at == opens_at
-        assert set(RollEntry.objects.filter(poll=poll).values_list("user", flat=True)) == {alice.pk, bob.pk}
+        assert set(RollEntry.objects.filter(poll=poll).values_list("user", flat=True)) == {
+            alice.pk,
+            bob.pk,
+        }
         assert _kinds(alice)[NotificationKind.BALLOT_OPEN] == 1
         cast_ballot(poll.pk, alice, [candidate_ids(contest)["Ann Archer"]])
     with time_machine.travel(closes_at - timedelta(seconds=1), tick=False):
