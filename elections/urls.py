@@ -7,6 +7,7 @@ from elections.views import (
     nominations,
     proxies,
     register,
+    results,
     secretary,
     voting,
 )
@@ -14,7 +15,10 @@ from elections.views import (
 urlpatterns = [
     path("", member.home, name="home"),
     path("contests/<int:pk>/", member.contest_detail, name="contest"),
-    path("contests/<int:pk>/results/", member.results, name="results"),
+    path("contests/<int:pk>/results/", results.results, name="results"),
+    path("contests/<int:pk>/results/print/", results.results_print, name="results_print"),
+    path("contests/<int:pk>/results.csv", results.results_csv, name="results_csv"),
+    path("contests/<int:pk>/ballots.blt", results.ballots_blt_download, name="ballots_blt"),
     path("contests/<int:pk>/receipt/", member.receipt_check, name="receipt_check"),
     path("contests/<int:pk>/complain/", complaints.complaint_lodge, name="complaint_lodge"),
     path("contests/<int:pk>/rulings/", complaints.contest_rulings, name="contest_rulings"),

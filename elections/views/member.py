@@ -20,7 +20,7 @@ from elections.models import (
     Poll,
     ProxyAppointment,
 )
-from elections.results import result_visible, summarise
+from elections.results import result_visible
 from elections.services.receipts import receipt_digest
 from elections.views.access import contest_for
 
@@ -104,24 +104,6 @@ def contest_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 "candidates": contest.can_edit_candidates(),
                 "declare": contest.can_declare(),
             },
-        },
-    )
-
-
-@login_required
-def results(request: HttpRequest, pk: int) -> HttpResponse:
-    contest, roles = contest_for(request, pk)
-    if not result_visible(contest, roles):
-        return render(request, "elections/results_pending.html", {"contest": contest}, status=200)
-    summaries = [s for s in (summarise(p) for p in contest.polls.order_by("number")) if s]
-    return render(
-        request,
-        "elections/results.html",
-        {
-            "contest": contest,
-            "summaries": summaries,
-            "final": summaries[-1] if summaries else None,
-            "publish": contest.rules.publish,
         },
     )
 
