@@ -11,6 +11,7 @@ from elections.views import (
     secretary,
     voting,
 )
+from elections.views import roll as roll_views
 
 urlpatterns = [
     path("", member.home, name="home"),
@@ -43,6 +44,12 @@ urlpatterns = [
     path("candidates/<int:pk>/reject/", nominations.reject, name="candidate_reject"),
     path("contests/<int:pk>/schedule/", secretary.schedule, name="schedule"),
     path("contests/<int:pk>/do/<slug:action>/", secretary.transition, name="transition"),
+    path("bodies/<int:pk>/roll/import/", roll_views.roll_import, name="roll_import"),
+    path(
+        "bodies/<int:pk>/roll/import/apply/",
+        roll_views.roll_import_apply,
+        name="roll_import_apply",
+    ),
     path("inbox/", inbox.inbox_page, name="inbox"),
     path("inbox/settings/", inbox.settings_page, name="notification_settings"),
 ]
