@@ -205,6 +205,20 @@ class Ruling(models.Model):
         ]
 
     @staticmethod
+    def can_offer(contest: Contest, kind: RulingKind | str) -> Verdict:
+        """Whether the office should offer this kind of ruling on the contest now.
+
+        As `can_issue`, except that a dismissal is offered while any complaint
+        about the contest is undecided (the official then picks which).
+        """
+        kind = RulingKind(kind)
+        if kind == RulingKind.DISMISS:
+            if not contest.complaints.exclude(state=ComplaintState.DECIDED).exists():
+                return refused("There is no undecided complaint about this contest to dismiss.")
+            return ALLOWED
+        return Ruling.can_issue(contest, kind)
+
+    @staticmethod
     def can_issue(
         contest: Contest, kind: RulingKind | str, *, complaint: Complaint | None = None
     ) -> Verdict:

@@ -206,7 +206,7 @@ class ContestAdmin(OfficeModelAdmin):
         contest = self.object_or_404(request, object_id)
         extra = {
             **contest_record(contest),
-            "ruling_options": [(kind, Ruling.can_issue(contest, kind)) for kind in RulingKind],
+            "ruling_options": [(kind, Ruling.can_offer(contest, kind)) for kind in RulingKind],
             **(extra_context or {}),
         }
         return super().change_view(request, object_id, form_url, extra)
@@ -248,7 +248,7 @@ class ContestAdmin(OfficeModelAdmin):
             contest=contest,
             kind=ruling_kind,
             form=form,
-            verdict=Ruling.can_issue(contest, ruling_kind),
+            verdict=Ruling.can_offer(contest, ruling_kind),
             consequence=CONSEQUENCES[ruling_kind],
         )
 
