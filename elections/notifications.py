@@ -171,7 +171,7 @@ def set_muted(user: User, kind: NotificationKind | str, muted: bool) -> None:
 def inbox_for(user: User) -> models.QuerySet[Notification]:
     return (
         Notification.objects.filter(user=user)
-        .select_related("contest", "poll")
+        .select_related("contest__body", "poll")
         .order_by("-created_at", "-id")
     )
 

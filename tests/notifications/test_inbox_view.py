@@ -126,3 +126,16 @@ def test_it_needs_a_login(client, db):
     response = client.get(URL)
     assert response.status_code == HTTPStatus.FOUND
     assert reverse("account_login") in response["Location"]
+
+
+@pytest.mark.django_db
+def test_the_inbox_costs_the_same_for_one_notice_or_many(
+    client, contest, alice, django_assert_max_num_queries
+):
+    for i in range(20):
+        notify([alice], NotificationKind.RULING_ISSUED, contest=contest, dedupe=f"ruling:{i}")
+    client.force_login(alice)
+    # Session, user, unread count, page count, the page, mark read, nav count:
+    # none of it per notice.
+    with django_assert_max_num_queries(9):
+        assert client.get(URL).status_code == HTTPStatus.OK
