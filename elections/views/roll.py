@@ -49,6 +49,7 @@ class RollUploadForm(forms.Form):
             "and optionally gender (woman, man, other or blank), in any order."
         ),
         widget=forms.FileInput(attrs={"accept": ".csv,text/csv"}),
+        error_messages={"empty": "The file is empty.", "required": "Choose the roll file."},
     )
 
     parsed: ParsedRoll | None = None
