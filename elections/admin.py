@@ -73,3 +73,11 @@ class PollAdmin(ReadOnlyAdmin):
 class AuditEventAdmin(ReadOnlyAdmin):
     list_display = ["seq", "at", "actor_label", "action", "contest_id"]
     list_filter = ["action"]
+
+
+@admin.register(models.Notification)
+class NotificationAdmin(ReadOnlyAdmin):
+    list_display = ["user", "kind", "status", "attempts", "created_at", "sent_at"]
+    list_filter = ["kind", "status"]
+    search_fields = ["user__email"]
+    raw_id_fields = ["user"]
