@@ -41,13 +41,27 @@ def home(request: HttpRequest) -> HttpResponse:
         .filter(user=request.user, role=Membership.Role.SECRETARY)
         .values_list("body_id", flat=True)
     )
+    appointments = _appointments(request.user)
+    held: dict[int, list[ProxyAppointment]] = {}
+    for appointment in appointments["held"]:
+        held.setdefault(appointment.contest_id, []).append(appointment)
     rows = []
     for contest in contests:
         polls = list(contest.polls.all())
         poll = polls[-1] if polls else None
-        rows.append(
-            {"contest": contest, "poll": poll, "voted": poll is not None and poll.pk in voted}
-        )
+        rows.append({
+            "contest": contest,
+            "poll": poll,
+            "voted": poll is not None and poll.pk in voted,
+            "proxy_for": held.get(contest.pk, []),
+        })  # fmt: skip
+    by_id = {c.pk: c for c in contests}
+    votes = [
+        {"contest": by_id[p.contest_id], "poll": p}
+        for c in contests
+        for p in c.polls.all()
+        if p.pk in voted
+    ]
     return render(
         request,
         "elections/home.html",
@@ -59,8 +73,22 @@ def home(request: HttpRequest) -> HttpResponse:
             .filter(user=request.user, role=Membership.Role.SECRETARY)
             .select_related("body"),
             "secretary_of": secretary_of,
+            "votes": votes,
+            "proxies_given": appointments["given"],
+            "proxies_held": appointments["held"],
         },
     )
+
+
+def _appointments(user: object) -> dict[str, list[ProxyAppointment]]:
+    """The proxies a member gave and the approved ones they hold, in two queries."""
+    related = ProxyAppointment.objects.select_related("principal", "proxy", "contest")
+    return {
+        "given": list(related.filter(principal=user).order_by("-requested_at")),
+        "held": list(
+            related.filter(proxy=user, status=ProxyAppointment.Status.APPROVED).order_by("pk")
+        ),
+    }
 
 
 @login_required
@@ -76,7 +104,7 @@ def contest_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "contest": contest,
             "rules": contest.rules,
             "candidates": contest.candidates.prefetch_related("nominations"),
-        "standing_self": contest.candidates.filter(user=request.user).exists(),
+            "standing_self": contest.candidates.filter(user=request.user).exists(),
             "polls": polls,
             "poll": poll,
             "roles": roles,
