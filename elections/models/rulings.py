@@ -119,6 +119,17 @@ QUASHABLE = (ContestState.POLLING, ContestState.CLOSED, ContestState.COUNTED, Co
 _WITH_RESULT = (ContestState.COUNTED, ContestState.DECLARED)
 
 
+def _voting_has_begun(contest: Contest) -> bool:
+    """Polling, closed, counted or declared; or between the rounds of an
+    exhaustive ballot (back to "ballot final" with a round already voted)."""
+    if contest.state in QUASHABLE:
+        return True
+    return (
+        contest.state == ContestState.READY
+        and contest.polls.filter(opened_at__isnull=False).exists()
+    )
+
+
 class RulingQuerySet(models.QuerySet["Ruling"]):
     # Bulk writes bypass save() and delete(); refuse them here as well.
     def update(self, **kwargs: Any) -> int:
@@ -243,7 +254,7 @@ class Ruling(models.Model):
                     "Quash it and order a re-run with the amended rules instead."
                 )
         elif kind == RulingKind.QUASH or kind == RulingKind.QUASH_AND_RERUN:
-            if state not in QUASHABLE:
+            if not _voting_has_begun(contest):
                 return refused(
                     "Only a contest that is polling, closed, counted or declared can be quashed."
                 )

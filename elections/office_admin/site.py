@@ -14,13 +14,15 @@ from typing import Any
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.auth import REDIRECT_FIELD_NAME
+from django.contrib.auth.signals import user_logged_in
 from django.contrib.auth.views import redirect_to_login
 from django.core.exceptions import PermissionDenied
+from django.dispatch import receiver
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.urls import URLPattern, URLResolver, reverse
 from django.utils.http import url_has_allowed_host_and_scheme
 
-from elections.models import Complaint, ComplaintState, Contest, Region
+from elections.models import AuditEvent, Complaint, ComplaintState, Contest, Region
 from elections.models.rulings import official_region_ids
 
 # Site-wide admin URLs the office does without: `view_on_site` resolves any
@@ -115,3 +117,13 @@ class RegionalOfficeSite(admin.AdminSite):
 
 
 office_site = RegionalOfficeSite(name="office")
+
+
+@receiver(user_logged_in, dispatch_uid="teller_official_login")
+def record_official_login(
+    sender: Any, request: HttpRequest | None, user: Any, **kwargs: Any
+) -> None:
+    """Every login of a regional official goes into the audit trail (wherever they log in)."""
+    regions = sorted(official_region_ids(user))
+    if regions:
+        AuditEvent.record("official.login", actor=user, data={"regions": regions})

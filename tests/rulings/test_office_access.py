@@ -204,3 +204,16 @@ def test_the_office_login_hands_over_to_the_one_login_page(rita: User) -> None:
     response = client.get(response["Location"])
     assert response["Location"].startswith(reverse("account_login"))
     assert "next=/office/" in response["Location"]
+
+
+@pytest.mark.django_db
+def test_an_officials_login_is_audited(rita: User, alice: User) -> None:
+    from elections.models import AuditEvent
+
+    Client().force_login(alice)
+    assert not AuditEvent.objects.filter(action="official.login").exists()
+    Client().force_login(rita)
+    event = AuditEvent.objects.get(action="official.login")
+    assert event.actor_id == rita.pk and event.data == {
+        "regions": [rita.official_roles.get().region_id]
+    }

@@ -255,3 +255,47 @@ def test_the_complaint_page_shows_the_contests_record(
     assert "Proxies approved" in html and "frozen" in html
     # ... and the ruling links carry the complaint along.
     assert f"{_url(complaint.contest, 'dismiss')}?complaint={complaint.pk}" in html
+
+
+@pytest.mark.django_db
+def test_complaints_are_taken_under_review_from_the_list(
+    office: Client, complaint: Complaint
+) -> None:
+    response = office.post(
+        reverse("office:elections_complaint_changelist"),
+        {"action": "take_under_review", "_selected_action": [complaint.pk]},
+    )
+    assert response.status_code == HTTPStatus.FOUND
+    complaint.refresh_from_db()
+    assert complaint.state == ComplaintState.UNDER_REVIEW
+
+
+@pytest.mark.django_db
+def test_an_exhaustive_ballot_can_be_quashed_between_rounds(
+    office: Client,
+    make_contest: Callable[..., Contest],
+    alice: User,
+    bob: User,
+    sam: User,
+) -> None:
+    from elections.models import Method
+    from elections.services.casting import cast_ballot
+    from tests.conftest import candidate_ids
+
+    contest = make_contest(Method.EXHAUSTIVE)
+    ids = candidate_ids(contest)
+    first = poll_of(contest)
+    cast_ballot(first.pk, alice, [ids["Ann Archer"]])
+    cast_ballot(first.pk, bob, [ids["Ben Baker"]])
+    first.close(by=sam)
+    first.refresh_from_db()
+    first.count(by=sam, seed="s")
+    contest.refresh_from_db()
+    assert contest.state == ContestState.READY  # no majority: round 2 is scheduled
+    response = office.post(_url(contest, "quash"), {"reason": "The first round was flawed."})
+    assert response.status_code == HTTPStatus.FOUND
+    contest.refresh_from_db()
+    assert contest.state == ContestState.QUASHED
+    second = poll_of(contest)
+    assert second.number == 2 and second.suspended and second.status == PollStatus.SCHEDULED
+    assert first.__class__.objects.get(pk=first.pk).result  # round 1's count is kept
