@@ -1,0 +1,319 @@
+"""What every benchmark needs: its own database, the servers it starts, timing and results.
+
+Each benchmark runs against the real PostgreSQL and Redis on this machine, in a database
+of its own (``teller_bench_<name>``) that it drops, creates and migrates itself, so a run
+never touches the development or test databases and always starts from the same state.
+Everything it starts (gunicorn, a Celery worker, an SMTP sink) listens on 127.0.0.1 only
+and is stopped when the benchmark ends, however it ends.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import platform
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from datetime import UTC, datetime
+from email import message_from_bytes
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+ROOT = Path(__file__).resolve().parents[1]
+RESULTS = ROOT / "bench" / "results"
+PYTHON = sys.executable
+
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+# The PostgreSQL server the benchmarks use; only its database name is replaced.
+DEFAULT_SERVER = "postgres://postgres@127.0.0.1:5432/postgres"
+DEFAULT_REDIS = "redis://127.0.0.1:6379/12"
+
+
+def server_url() -> str:
+    return os.environ.get("TELLER_BENCH_DATABASE_URL", DEFAULT_SERVER)
+
+
+def database_url(name: str, server: str | None = None) -> str:
+    """The URL of database ``name`` on the benchmark server."""
+    parts = urlsplit(server or server_url())
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
+def recreate_database(url: str) -> None:
+    """Drop and create the database named in ``url`` (it is the benchmark's own)."""
+    import psycopg
+    from psycopg import sql
+
+    name = urlsplit(url).path.lstrip("/")
+    if not name.startswith(("teller_bench", "test_")):
+        # A guard against pointing a benchmark at a database that matters.
+        raise SystemExit(f"refusing to drop {name!r}: benchmark databases start teller_bench")
+    admin = urlunsplit(urlsplit(url)._replace(path="/postgres"))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = %s AND pid <> pg_backend_pid()",
+            [name],
+        )
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {}").format(sql.Identifier(name)))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+
+def server_env(db_url: str, **extra: str) -> dict[str, str]:
+    """The environment for Django in a benchmark process (this one or a child)."""
+    env = {
+        **os.environ,
+        "DATABASE_URL": db_url,
+        "DJANGO_SETTINGS_MODULE": "bench.settings",
+        "DEBUG": "0",
+        "LOG_LEVEL": "WARNING",
+        # Without a broker, tasks are queued in memory and never run: nothing but
+        # what a benchmark measures runs in its processes.
+        "REDIS_URL": "",
+        "CELERY_TASK_ALWAYS_EAGER": "0",
+        "PYTHONPATH": str(ROOT),
+    }
+    env.update(extra)
+    return env
+
+
+def setup_django(db_url: str, *, migrate: bool = True, **extra: str) -> None:
+    """Point this process's Django at the benchmark database, and migrate it."""
+    os.environ.update(server_env(db_url, **extra))
+    import django
+
+    django.setup()
+    if migrate:
+        from django.core.management import call_command
+
+        call_command("migrate", verbosity=0, interactive=False)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for_port(
+    port: int, timeout: float = 30.0, process: subprocess.Popen | None = None
+) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"process exited with {process.returncode} before listening")
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.5):
+            return
+        time.sleep(0.1)
+    raise TimeoutError(f"nothing listening on 127.0.0.1:{port} after {timeout:g} s")
+
+
+def stop(process: subprocess.Popen, timeout: float = 20.0) -> None:
+    """Stop a process we started: politely, then firmly."""
+    if process.poll() is not None:
+        return
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+@contextlib.contextmanager
+def gunicorn(
+    env: dict[str, str],
+    *,
+    port: int | None = None,
+    workers: int = 4,
+    threads: int = 1,
+    log: Path | None = None,
+    wsgi: str = "config.wsgi",
+) -> Iterator[int]:
+    """gunicorn on 127.0.0.1, yielding its port; stopped on exit."""
+    port = port or free_port()
+    out = log.open("w") if log else subprocess.DEVNULL
+    args = [
+        PYTHON, "-m", "gunicorn", wsgi,
+        "--bind", f"127.0.0.1:{port}",
+        "--workers", str(workers),
+        "--threads", str(threads),
+        "--worker-class", "gthread" if threads > 1 else "sync",
+        # A queue of 200 voters must not overflow the listen queue.
+        "--backlog", "2048",
+        "--timeout", "60",
+        "--chdir", str(ROOT),
+    ]  # fmt: skip
+    process = subprocess.Popen(args, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        wait_for_port(port, process=process)
+        yield port
+    finally:
+        stop(process)
+        if log:
+            out.close()  # type: ignore[union-attr]
+
+
+@contextlib.contextmanager
+def celery_worker(
+    env: dict[str, str],
+    *,
+    concurrency: int = 2,
+    log: Path | None = None,
+    name: str = "bench",
+    beat_schedule: Path | None = None,
+) -> Iterator[subprocess.Popen]:
+    """A real Celery worker subprocess on the Redis in ``env``; stopped on exit."""
+    out = log.open("w") if log else subprocess.DEVNULL
+    args = [
+        PYTHON, "-m", "celery", "-A", "config", "worker",
+        "--loglevel=WARNING", f"--concurrency={concurrency}", f"--hostname={name}@%h",
+        "--without-gossip", "--without-mingle", "--without-heartbeat",
+    ]  # fmt: skip
+    if beat_schedule is not None:
+        args += ["--beat", f"--schedule={beat_schedule}"]
+    process = subprocess.Popen(args, cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
+    try:
+        yield process
+    finally:
+        stop(process, timeout=30)
+        if log:
+            out.close()  # type: ignore[union-attr]
+
+
+class SmtpSink:
+    """A local SMTP server (aiosmtpd) that counts every message per recipient."""
+
+    def __init__(self, keep_subjects: bool = False) -> None:
+        self.per_recipient: Counter[str] = Counter()
+        self.subjects: list[str] = []
+        self.keep_subjects = keep_subjects
+        self.first_at: float | None = None
+        self.last_at: float | None = None
+        self._lock = threading.Lock()
+        self.controller: Any = None
+
+    @property
+    def total(self) -> int:
+        return sum(self.per_recipient.values())
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        now = time.monotonic()
+        with self._lock:
+            if self.first_at is None:
+                self.first_at = now
+            self.last_at = now
+            for rcpt in envelope.rcpt_tos:
+                self.per_recipient[rcpt.lower()] += 1
+            if self.keep_subjects:
+                self.subjects.append(str(message_from_bytes(envelope.content)["Subject"]))
+        return "250 OK"
+
+    def start(self) -> int:
+        from aiosmtpd.controller import Controller
+
+        self.controller = Controller(self, hostname="127.0.0.1", port=free_port())
+        self.controller.start()
+        return int(self.controller.port)
+
+    def stop(self) -> None:
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
+
+
+def percentile(values: Sequence[float], p: float) -> float:
+    """The p-th percentile (0-100), nearest rank: the value p% of samples are at or below."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    rank = max(1, min(len(ordered), round(p / 100 * len(ordered) + 0.5)))
+    return ordered[rank - 1]
+
+
+def latency_summary(seconds: Sequence[float], elapsed: float) -> dict[str, float]:
+    """Requests per second and latency percentiles in milliseconds."""
+    return {
+        "count": len(seconds),
+        "elapsed_s": round(elapsed, 3),
+        "per_second": round(len(seconds) / elapsed, 1) if elapsed else 0.0,
+        "p50_ms": round(percentile(seconds, 50) * 1000, 1),
+        "p90_ms": round(percentile(seconds, 90) * 1000, 1),
+        "p99_ms": round(percentile(seconds, 99) * 1000, 1),
+        "max_ms": round(max(seconds) * 1000, 1) if seconds else float("nan"),
+    }
+
+
+def timed(fn: Callable[[], Any]) -> tuple[float, Any]:
+    start = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - start, out
+
+
+def machine() -> dict[str, Any]:
+    commit = subprocess.run(
+        ["git", "rev-parse", "--short", "HEAD"], cwd=ROOT, capture_output=True, text=True
+    ).stdout.strip()
+    return {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "commit": commit,
+        "cpus": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(terse=True),
+    }
+
+
+def write_results(name: str, data: dict[str, Any], path: Path | None = None) -> Path:
+    """Write a benchmark's figures as JSON (bench/results/<name>.json unless ``path``)."""
+    path = path or RESULTS / f"{name}.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    payload = {"benchmark": name, "machine": machine(), **data}
+    path.write_text(json.dumps(payload, indent=1, default=str) + "\n")
+    print(f"Wrote {path.relative_to(ROOT) if path.is_relative_to(ROOT) else path}")
+    return path
+
+
+def check(condition: bool, message: str, failures: list[str]) -> None:
+    """Record a missed check rather than stop: a benchmark reports every figure it has."""
+    mark = "ok  " if condition else "MISS"
+    print(f"  [{mark}] {message}")
+    if not condition:
+        failures.append(message)
+
+
+def run_load(job: dict[str, Any], workdir: Path, timeout: float = 900) -> dict[str, Any]:
+    """Run one job through the load generator in a process of its own; return its output."""
+    workdir.mkdir(parents=True, exist_ok=True)
+    job_file = workdir / "job.json"
+    out_file = workdir / "out.json"
+    job_file.write_text(json.dumps(job))
+    subprocess.run(
+        [PYTHON, "-m", "bench.loadgen", str(job_file), str(out_file)],
+        cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, check=True, timeout=timeout,
+    )  # fmt: skip
+    return json.loads(out_file.read_text())
+
+
+def summarise(out: dict[str, Any]) -> dict[str, Any]:
+    """A load generator's output as figures: rate, percentiles, statuses, server timing."""
+    figures: dict[str, Any] = latency_summary(out["latencies"], out["elapsed"])
+    figures["statuses"] = out["statuses"]
+    if out.get("errors"):
+        figures["errors"] = out["errors"]
+    if out.get("app_ms"):
+        figures["db_share"] = round(out["db_ms"] / out["app_ms"], 3)
+        n = max(1, len(out["latencies"]))
+        figures["server_ms_mean"] = round(out["app_ms"] / n, 2)
+        figures["db_ms_mean"] = round(out["db_ms"] / n, 2)
+        figures["queries_mean"] = round(out["queries"] / n, 1)
+    return figures
