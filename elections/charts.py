@@ -25,11 +25,11 @@ from django.utils.safestring import SafeString, mark_safe
 WIDTH = 360
 PAD = 8
 VALUE_SPACE = 64  # room to the right of the longest bar for its number
-ROW_HEIGHT = 40
-BAR_HEIGHT = 14
+ROW_HEIGHT = 44
+BAR_HEIGHT = 16
 TOP = 8
 QUOTA_BAND = 20  # room above the first row for the quota's label
-NAME_LIMIT = 40  # characters of a name shown in the picture; the table shows it whole
+NAME_LIMIT = 38  # characters of a name shown in the picture; the table shows it whole
 
 # Contrast on white: ink 16:1, brand blue 8.6:1, green 6.4:1, red 6.9:1, so the
 # text passes WCAG AA and the bars pass the 3:1 asked of graphics.
@@ -103,7 +103,7 @@ def bar_chart(
     out = [
         f'<svg xmlns="http://www.w3.org/2000/svg" class="chart" role="img" '
         f'viewBox="0 0 {WIDTH} {height}" width="{WIDTH}" height="{height}" '
-        f'preserveAspectRatio="xMinYMin meet" font-family="{escape(FONT)}" font-size="13" '
+        f'preserveAspectRatio="xMinYMin meet" font-family="{escape(FONT)}" font-size="14" '
         f'aria-labelledby="{cid}-title {cid}-desc" data-chart="{cid}">',
         f'<title id="{cid}-title">{escape(title)}</title>',
         f'<desc id="{cid}-desc">{escape(describe(rows, highlight, quota))}</desc>',
@@ -122,10 +122,10 @@ def bar_chart(
             f'<g class="chart-row{" chart-row-elected" if elected else ""}" '
             f'data-name="{escape(name)}" data-votes="{escape(number_text(votes))}"'
             f"{' data-elected' if elected else ''}>"
-            f'<text class="chart-name" x="{PAD}" y="{y + 13}" fill="{INK}">{label}{mark}</text>'
-            f'<rect class="chart-bar" x="{PAD}" y="{y + 18}" width="{_fmt(width)}" '
+            f'<text class="chart-name" x="{PAD}" y="{y + 14}" fill="{INK}">{label}{mark}</text>'
+            f'<rect class="chart-bar" x="{PAD}" y="{y + 20}" width="{_fmt(width)}" '
             f'height="{BAR_HEIGHT}" fill="{ELECTED if elected else BAR}"/>'
-            f'<text class="chart-value" x="{_fmt(PAD + width + 4)}" y="{y + 30}" '
+            f'<text class="chart-value" x="{_fmt(PAD + width + 4)}" y="{y + 33}" '
             f'fill="{INK}">{escape(number_text(votes))}</text>'
             "</g>"
         )

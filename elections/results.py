@@ -94,6 +94,7 @@ class Panel:
     stage: StageView
     chart: SafeString
     title: str
+    caption_shown: bool = True  # a lone chart is already named by its section's heading
 
 
 @dataclass(frozen=True)
@@ -302,7 +303,7 @@ def panels(summary: ResultSummary, publish: str, *, several_rounds: bool) -> lis
     ]
     charts = stage_series(series, quota=summary.quota, id_prefix=f"chart-r{summary.number}")
     return [
-        Panel(stage=stage, chart=chart, title=s.title)
+        Panel(stage=stage, chart=chart, title=s.title, caption_shown=len(stages) > 1)
         for stage, chart, s in zip(stages, charts, series, strict=True)
     ]
 
