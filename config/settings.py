@@ -228,3 +228,114 @@ if (
     raise ImproperlyConfigured("The TELLER_NOTIFY_ numbers must each be at least 1")
 # The inbox's unread count in every page's nav.
 TEMPLATES[0]["OPTIONS"]["context_processors"].append("elections.context_processors.notifications")
+
+# --- Security -------------------------------------------------------------
+# Owned by the security work; docs/security.md explains each choice and names
+# the tests in tests/security/ that hold it. Production (TELLER_PRODUCTION=1)
+# turns on everything that needs HTTPS; `manage.py check --deploy` is clean then.
+from csp.constants import NONE, SELF  # noqa: E402
+
+TELLER_PRODUCTION = env_bool("TELLER_PRODUCTION", default=False)
+if TELLER_PRODUCTION:
+    if DEBUG:
+        raise ImproperlyConfigured("DEBUG must be off in production (TELLER_PRODUCTION=1)")
+    # Django's own bar (check --deploy, security.W009): a short or guessable
+    # key lets anyone forge session cookies and password-reset links.
+    if len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5:
+        raise ImproperlyConfigured("SECRET_KEY must be at least 50 random characters")
+
+INSTALLED_APPS += ["allauth.mfa", "csp"]
+# The Content-Security-Policy header goes on every response, so it sits right
+# after SecurityMiddleware; the officials' checks need the user and messages,
+# so they come last.
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1,
+    "csp.middleware.CSPMiddleware",
+)
+MIDDLEWARE.append("config.security.OfficialSecurityMiddleware")
+
+# Argon2id first: new and changed passwords get it, and older PBKDF2 hashes
+# are upgraded at the next successful login.
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2SHA1PasswordHasher",
+    "django.contrib.auth.hashers.ScryptPasswordHasher",
+]
+
+# Multi-factor authentication (django-allauth's MFA), offered to everyone at
+# /accounts/2fa/ and required of officials before they act in their role
+# (config.security.OfficialSecurityMiddleware). Only a development or demo
+# machine may turn the requirement off.
+MFA_SUPPORTED_TYPES = ["totp", "recovery_codes"]
+MFA_TOTP_ISSUER = "Teller"
+TELLER_REQUIRE_MFA_FOR_ROLES = env_bool("TELLER_REQUIRE_MFA_FOR_ROLES", default=True)
+if TELLER_PRODUCTION and not TELLER_REQUIRE_MFA_FOR_ROLES:
+    raise ImproperlyConfigured("TELLER_REQUIRE_MFA_FOR_ROLES cannot be off in production")
+# An official's session ends after this long without a request; members keep
+# Django's SESSION_COOKIE_AGE (two weeks), which a vote from home needs.
+TELLER_OFFICIAL_IDLE_SECONDS = env_int("TELLER_OFFICIAL_IDLE_SECONDS", 30 * 60)
+if TELLER_OFFICIAL_IDLE_SECONDS < 60:
+    raise ImproperlyConfigured("TELLER_OFFICIAL_IDLE_SECONDS must be at least 60")
+
+# Rate limits, kept in the cache (Redis in production, shared by all workers).
+# How many proxies in front of Teller append to X-Forwarded-For: 0 means the
+# connection's own address is the client's; with N, the N-th entry from the
+# right is (entries further left are whatever the client sent, and are ignored).
+TELLER_TRUSTED_PROXY_COUNT = env_int("TELLER_TRUSTED_PROXY_COUNT", 0)
+if TELLER_TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured("TELLER_TRUSTED_PROXY_COUNT cannot be negative")
+ALLAUTH_TRUSTED_PROXY_COUNT = TELLER_TRUSTED_PROXY_COUNT
+# allauth's limits for logins and password resets. Per address they are
+# generous, because a whole council group may log in at once from one venue's
+# network; per account they are tight, which is what stops password guessing.
+# A failed login (or a wrong MFA code) counts against both "login_failed"
+# limits; a successful one is taken back.
+ACCOUNT_RATE_LIMITS = {
+    "login": "300/m/ip",
+    "login_failed": "60/m/ip,5/5m/key",
+    "reset_password": "20/m/ip,5/h/key",
+    "reset_password_from_key": "20/m/ip",
+    "change_password": "5/m/user",
+}
+# Posts to the ballot form (mark, review, change, cast) per person: voting
+# takes a handful; a script hammering the casting transaction gets a 429.
+TELLER_BALLOT_RATE = env_str("TELLER_BALLOT_RATE", "30/m")
+
+# HTTPS. Behind a proxy that terminates TLS (TELLER_TRUSTED_PROXY_COUNT > 0),
+# Django learns the scheme from X-Forwarded-Proto, which that proxy must set
+# (overwriting any the client sent).
+if TELLER_TRUSTED_PROXY_COUNT > 0:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+SECURE_SSL_REDIRECT = env_bool("SECURE_SSL_REDIRECT", default=TELLER_PRODUCTION)
+SESSION_COOKIE_SECURE = TELLER_PRODUCTION
+CSRF_COOKIE_SECURE = TELLER_PRODUCTION
+# A year, with subdomains and preload, as the preload list asks. A first
+# deployment may start lower with TELLER_HSTS_SECONDS while checking HTTPS works.
+SECURE_HSTS_SECONDS = env_int("TELLER_HSTS_SECONDS", 365 * 24 * 3600 if TELLER_PRODUCTION else 0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = TELLER_PRODUCTION
+SECURE_HSTS_PRELOAD = TELLER_PRODUCTION
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (django-csp), in every environment so that an inline
+# script or style shows up in development, not first in production. Teller's
+# pages use no JavaScript of their own; the charts are server-drawn SVG.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],  # data: for allauth's TOTP QR code
+        "frame-ancestors": [NONE],
+        "form-action": [SELF],
+        "base-uri": [NONE],
+    },
+}
+
+# Error reports: emailed to ADMINS (comma-separated addresses), never with a
+# ballot's form or local variables in them (config.security).
+ADMINS = [(address, address) for address in env_list("ADMINS")]
+SERVER_EMAIL = env_str("SERVER_EMAIL", DEFAULT_FROM_EMAIL)
+DEFAULT_EXCEPTION_REPORTER_FILTER = "config.security.BallotSafeExceptionReporterFilter"

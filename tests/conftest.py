@@ -10,16 +10,36 @@ The cast, as in every view test:
 from __future__ import annotations
 
 import os
+import time
+import uuid
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
 
 import pytest
+from allauth.mfa.models import Authenticator
+from allauth.mfa.totp.internal.auth import (
+    TOTP,
+    format_hotp_value,
+    generate_totp_secret,
+    hotp_value,
+)
 from django.db import connection
+from django.db.models.signals import post_save
 from django.utils import timezone
 
 from accounts.models import User
-from elections.models import Body, Candidate, Contest, Membership, Method, Poll, Region, RuleSet
+from elections.models import (
+    Body,
+    Candidate,
+    Contest,
+    Membership,
+    Method,
+    Poll,
+    Region,
+    RegionalOfficial,
+    RuleSet,
+)
 
 PASSWORD = "a-long-test-password-1"
 
@@ -33,6 +53,68 @@ def _fast_test_settings(settings: Any) -> None:
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+
+
+@pytest.fixture(autouse=True)
+def _fresh_cache(settings: Any) -> None:
+    """Each test its own cache keys: rate-limit counters (per address, per
+    account, per user id, which SQLite reuses from test to test) must not
+    carry over. A key prefix rather than cache.clear(), which on Redis would
+    flush a database that a Celery broker may share."""
+    prefix = f"test-{uuid.uuid4().hex}"
+    settings.CACHES = {
+        alias: {**conf, "KEY_PREFIX": prefix} for alias, conf in settings.CACHES.items()
+    }
+
+
+def enrol_totp(user: User) -> str:
+    """Give `user` a TOTP authenticator, as allauth's setup page would; returns its secret."""
+    secret = generate_totp_secret()
+    TOTP.activate(user, secret)
+    return secret
+
+
+def totp_code(secret: str) -> str:
+    """The code an authenticator app shows for `secret` right now."""
+    from allauth.mfa import app_settings
+
+    return format_hotp_value(hotp_value(secret, int(time.time()) // app_settings.TOTP_PERIOD))
+
+
+OFFICIAL_ROLES = {Membership.Role.SECRETARY, Membership.Role.OBSERVER}
+
+
+@pytest.fixture(autouse=True)
+def _officials_enrolled_in_mfa() -> Iterator[None]:
+    """Officials (secretaries, observers, regional officials, superusers) must
+    have a second factor before they can act in their role (config.security).
+    Here every official a test makes, however it makes them, gets a TOTP
+    authenticator at once, so tests that `force_login` an official and expect
+    their pages keep working. tests/security overrides this fixture to test
+    the requirement itself. Logging an official in through the login form
+    now asks for a code: use `totp_code(secret)` with a secret from `enrol_totp`."""
+
+    def enrol(user: User) -> None:
+        if not Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists():
+            enrol_totp(user)
+
+    def on_membership(instance: Membership, created: bool, **kwargs: Any) -> None:
+        if instance.role in OFFICIAL_ROLES:
+            enrol(instance.user)
+
+    def on_official(instance: RegionalOfficial, created: bool, **kwargs: Any) -> None:
+        enrol(instance.user)
+
+    def on_user(instance: User, created: bool, raw: bool = False, **kwargs: Any) -> None:
+        if instance.is_superuser and not raw:
+            enrol(instance)
+
+    receivers = [(on_membership, Membership), (on_official, RegionalOfficial), (on_user, User)]
+    for receiver, sender in receivers:
+        post_save.connect(receiver, sender=sender, weak=False, dispatch_uid=f"mfa-{sender}")
+    yield
+    for receiver, sender in receivers:
+        post_save.disconnect(receiver, sender=sender, dispatch_uid=f"mfa-{sender}")
 
 
 @pytest.fixture(autouse=True)

@@ -17,6 +17,7 @@ from django.views import View
 from django.views.decorators.cache import never_cache
 from django.views.decorators.debug import sensitive_post_parameters
 
+from config.security import ballot_rate_limit
 from elections.ballot_paper import ABSTAIN, RANK_PREFIX, BallotPaper, PaperKind
 from elections.exceptions import BallotRefused
 from elections.models import Poll, ProxyAppointment
@@ -48,6 +49,7 @@ def _marked(paper: BallotPaper, choices: list[int | str]) -> dict[str, object]:
 
 @method_decorator([login_required, never_cache], name="dispatch")
 @method_decorator(sensitive_post_parameters(), name="post")
+@method_decorator(ballot_rate_limit, name="post")
 class BallotView(View):
     """The ballot of the logged-in member, or with `principal`, the ballot
     they cast as that member's approved proxy: each its own ballot."""

@@ -249,7 +249,10 @@ def test_it_refuses_a_tampered_token(as_sam, cast, body, upload, apply):
     assert snapshot(body) == before
 
 
-def test_it_refuses_an_expired_preview(as_sam, cast, body, upload, apply):
+def test_it_refuses_an_expired_preview(as_sam, cast, body, upload, apply, settings):
+    # sam stays busy meanwhile: an hour idle would end an official's session
+    # (TELLER_OFFICIAL_IDLE_SECONDS) before the preview expired.
+    settings.TELLER_OFFICIAL_IDLE_SECONDS = 2 * PREVIEW_TTL
     with time_machine.travel(timezone.now(), tick=False) as clock:
         token = upload(csv_text("Dave Dunn,dave@example.org,S,")).context["token"]
         before = snapshot(body)
