@@ -8,6 +8,7 @@ ballot box, so no choice can show up in the office.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
@@ -102,6 +103,10 @@ def contest_record(contest: Contest) -> dict[str, Any]:
             .order_by("issued_at", "pk")
         ),
         "record_rerun": Contest.objects.filter(rerun_of=contest).first(),
-        "record_audit": list(audit[:AUDIT_SHOWN]),
+        # Each event with its data as JSON, as the chain's digest covers it.
+        "record_audit": [
+            (event, json.dumps(event.data, sort_keys=True, ensure_ascii=False))
+            for event in audit[:AUDIT_SHOWN]
+        ],
         "record_audit_total": audit.count(),
     }
