@@ -196,3 +196,17 @@ def test_it_prints_cleanly(client, alice, run):
     assert 'class="site-header"' not in page
     assert "style=" not in page and "<script" not in page
     assert read_charts(page) and read_count_sheets(page)
+
+
+@pytest.mark.django_db
+def test_it_says_so_when_a_contest_was_quashed_before_its_declaration(client, alice, run):
+    contest = run("plurality", declare=False)
+    Contest.objects.filter(pk=contest.pk).update(state=ContestState.QUASHED)
+    page = _page(client, alice, contest)
+    banner = parse(page).find("div", "result-quashed")
+    assert "quashed by a ruling" in banner.text()
+    assert banner.find("a").attrs["href"] == reverse("contest_rulings", args=[contest.pk])
+    assert not read_charts(page)
+    client.force_login(alice)
+    csv_url = reverse("results_csv", args=[contest.pk])
+    assert client.get(csv_url).status_code == HTTPStatus.FORBIDDEN
