@@ -1,4 +1,4 @@
-"""What a member sees: their contests, a contest, its result, their receipt."""
+"""What a member sees: their contests, a contest, their receipt."""
 
 from __future__ import annotations
 
