@@ -39,6 +39,12 @@ def link_path(notification: Notification) -> str:
     """Where the notice sends the member: their ballot, the contest, or the inbox."""
     if notification.kind in _TO_BALLOT and notification.poll_id is not None:
         return reverse("ballot", args=[notification.poll_id])
+    if notification.kind == NotificationKind.COMPLAINT_RECEIVED:
+        # Officials need not belong to the body: send them to the office's record.
+        reference = (notification.context or {}).get("reference")
+        if reference:
+            return reverse("office:elections_complaint_change", args=[reference])
+        return reverse("office:index")
     if notification.contest_id is not None:
         return reverse("contest", args=[notification.contest_id])
     return reverse("inbox")

@@ -172,6 +172,8 @@ class Poll(models.Model):
             contest = Contest.objects.select_for_update().get(pk=poll.contest_id)
             if poll.status != PollStatus.OPEN:
                 raise InvalidTransition("This poll is not open.")
+            if contest.state == ContestState.QUASHED:
+                raise InvalidTransition("This contest was quashed by a ruling.")
             now = timezone.now()
             poll.closes_at = min(poll.closes_at, now)
             poll.closed_at = now

@@ -44,7 +44,8 @@ def sweep(
     (the Celery task passes "queue the count")."""
     now = now or timezone.now()
     report = SweepReport()
-    due_to_close = Poll.objects.filter(status=PollStatus.OPEN, closes_at__lte=now)
+    # A suspended poll (a ruling stepped in) is left for the ruling to settle.
+    due_to_close = Poll.objects.filter(status=PollStatus.OPEN, closes_at__lte=now, suspended=False)
     for poll_id in due_to_close.values_list("pk", flat=True):
         if _step(report, poll_id, lambda p: p.close(by=None)):
             report.closed.append(poll_id)

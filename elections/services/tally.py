@@ -105,6 +105,8 @@ def count_poll(poll: Poll, *, by: User | None, seed: str | None = None) -> dict[
         )
         if poll.status != PollStatus.CLOSED:
             raise InvalidTransition("Only a closed poll can be counted.")
+        if contest.state == ContestState.QUASHED:
+            raise InvalidTransition("This contest was quashed by a ruling; it is not counted.")
         if InboxBallot.objects.filter(poll=poll).exists():
             raise CountMismatch("Ballots are still waiting to be mixed; try again in a moment.")
         online = Participation.objects.filter(poll=poll, channel=VotingChannel.ONLINE).count()

@@ -34,11 +34,13 @@ def test_every_kind_names_the_contest_and_links_to_it(kind, contest, alice):
     for part in (rendered.text, rendered.html):
         assert contest.title in part
         assert rendered.link in part
-    expected = (
-        reverse("ballot", args=[notice.poll_id])
-        if kind in (NotificationKind.BALLOT_OPEN, NotificationKind.REMINDER)
-        else reverse("contest", args=[contest.pk])
-    )
+    if kind in (NotificationKind.BALLOT_OPEN, NotificationKind.REMINDER):
+        expected = reverse("ballot", args=[notice.poll_id])
+    elif kind == NotificationKind.COMPLAINT_RECEIVED:
+        # Officials need not be members of the body: the office holds the record.
+        expected = reverse("office:index")
+    else:
+        expected = reverse("contest", args=[contest.pk])
     assert rendered.link == SITE + expected
 
 
