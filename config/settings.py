@@ -228,6 +228,7 @@ if (
     raise ImproperlyConfigured("The TELLER_NOTIFY_ numbers must each be at least 1")
 # The inbox's unread count in every page's nav.
 TEMPLATES[0]["OPTIONS"]["context_processors"].append("elections.context_processors.notifications")
+TEMPLATES[0]["OPTIONS"]["context_processors"].append("elections.context_processors.roles")
 
 # --- Security -------------------------------------------------------------
 # Owned by the security work; docs/security.md explains each choice and names

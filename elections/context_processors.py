@@ -25,3 +25,18 @@ def notifications(request: HttpRequest) -> dict[str, Callable[[], int]]:
         return unread_count(user)
 
     return {"unread_notifications": count}
+
+
+def roles(request: HttpRequest) -> dict[str, Callable[[], bool]]:
+    """Whether to show the regional office in the nav; one query, only if a page asks."""
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"is_regional_official": lambda: False}
+
+    @cache
+    def is_official() -> bool:
+        from elections.models import RegionalOfficial
+
+        return RegionalOfficial.objects.filter(user=user).exists()
+
+    return {"is_regional_official": is_official}
