@@ -74,6 +74,15 @@ def enrol_totp(user: User) -> str:
     return secret
 
 
+def totp_secret(user: User) -> str:
+    """The secret of `user`'s TOTP authenticator (e.g. one `_officials_enrolled_in_mfa`
+    gave them), for a test that signs an official in through the login form."""
+    from allauth.mfa.utils import decrypt
+
+    authenticator = Authenticator.objects.get(user=user, type=Authenticator.Type.TOTP)
+    return decrypt(authenticator.data["secret"])
+
+
 def totp_code(secret: str) -> str:
     """The code an authenticator app shows for `secret` right now."""
     from allauth.mfa import app_settings
