@@ -4,7 +4,15 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint qa bench clean
+# axe-core, the accessibility checker that the browser tests (tests/browser)
+# run on every page, comes from npm (package.json, for that alone). It is
+# copied into static/ so the live server serves it like any other script,
+# which the strict Content-Security-Policy allows; it is not committed.
+# Without npm the copy is skipped, and the browser tests say what is missing.
+AXE := static/vendor/axe.min.js
+AXE_NPM := node_modules/axe-core/axe.min.js
+
+.PHONY: run test lint qa bench clean axe
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -17,8 +25,17 @@ run: $(STAMP)
 	DEBUG=1 $(PY) manage.py load_demo
 	DEBUG=1 TELLER_SWEEP_SECONDS=15 $(PY) manage.py devserver 127.0.0.1:8000
 
-test: $(STAMP)
+test: $(STAMP) $(AXE)
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+axe: $(AXE)
+
+$(AXE_NPM): package.json package-lock.json
+	@if command -v npm >/dev/null; then npm ci --no-audit --no-fund && touch $@; \
+	else echo "npm not found: the browser tests need axe-core (apt-get install npm)"; fi
+
+$(AXE): $(AXE_NPM)
+	@if [ -f $< ]; then mkdir -p $(@D) && cp $< $@ && echo "axe-core copied to $@"; fi
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
