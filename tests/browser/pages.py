@@ -44,7 +44,7 @@ def log_in(trip: Journey, user: User) -> None:
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_role("button", name="Sign In").click()
     if Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists():
-        code = page.get_by_label("Authenticator code")
+        code = page.get_by_label("Code")
         expect(code).to_be_visible()
         trip.check("authenticator code")
         code.fill(authenticator_code(user))
