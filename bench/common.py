@@ -17,12 +17,11 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
+import tempfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime
-from email import message_from_bytes
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -192,44 +191,54 @@ def celery_worker(
 
 
 class SmtpSink:
-    """A local SMTP server (aiosmtpd) that counts every message per recipient."""
+    """Local SMTP sinks (bench/smtp_sink.py, aiosmtpd) sharing one port, one process each.
 
-    def __init__(self, keep_subjects: bool = False) -> None:
+    Each counts messages per recipient; ``total`` reads their running counts, and
+    ``stop()`` collects the counts per recipient, so a message sent twice shows.
+    """
+
+    def __init__(self, processes: int = 1, workdir: Path | None = None) -> None:
+        self.processes = processes
+        self.workdir = workdir or Path(tempfile.mkdtemp(prefix="teller-sink-"))
+        self.port = 0
         self.per_recipient: Counter[str] = Counter()
-        self.subjects: list[str] = []
-        self.keep_subjects = keep_subjects
-        self.first_at: float | None = None
-        self.last_at: float | None = None
-        self._lock = threading.Lock()
-        self.controller: Any = None
+        self._procs: list[subprocess.Popen] = []
+
+    def _files(self) -> list[Path]:
+        return [self.workdir / f"sink-{i}.json" for i in range(self.processes)]
+
+    def start(self) -> int:
+        self.port = free_port()
+        self.workdir.mkdir(parents=True, exist_ok=True)
+        for path in self._files():
+            path.unlink(missing_ok=True)
+            args = [PYTHON, "-m", "bench.smtp_sink", "--port", str(self.port), "--out", str(path)]
+            env = {**os.environ, "PYTHONPATH": str(ROOT)}
+            self._procs.append(subprocess.Popen(args, cwd=ROOT, env=env))
+        deadline = time.monotonic() + 20
+        while not all(p.exists() for p in self._files()):
+            if time.monotonic() > deadline:
+                raise TimeoutError("the SMTP sink did not start")
+            time.sleep(0.05)
+        return self.port
+
+    def _read(self, path: Path) -> dict[str, Any]:
+        try:
+            return json.loads(path.read_text())
+        except (OSError, ValueError):
+            return {"total": 0}
 
     @property
     def total(self) -> int:
-        return sum(self.per_recipient.values())
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        now = time.monotonic()
-        with self._lock:
-            if self.first_at is None:
-                self.first_at = now
-            self.last_at = now
-            for rcpt in envelope.rcpt_tos:
-                self.per_recipient[rcpt.lower()] += 1
-            if self.keep_subjects:
-                self.subjects.append(str(message_from_bytes(envelope.content)["Subject"]))
-        return "250 OK"
-
-    def start(self) -> int:
-        from aiosmtpd.controller import Controller
-
-        self.controller = Controller(self, hostname="127.0.0.1", port=free_port())
-        self.controller.start()
-        return int(self.controller.port)
+        return sum(self._read(p)["total"] for p in self._files())
 
     def stop(self) -> None:
-        if self.controller is not None:
-            self.controller.stop()
-            self.controller = None
+        for process in self._procs:
+            stop(process)
+        self._procs = []
+        self.per_recipient = Counter()
+        for path in self._files():
+            self.per_recipient.update(self._read(path).get("per_recipient", {}))
 
 
 def percentile(values: Sequence[float], p: float) -> float:
@@ -268,6 +277,8 @@ def machine() -> dict[str, Any]:
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "commit": commit,
         "cpus": os.cpu_count(),
+        # Other work on the machine skews every figure; the load says how much there was.
+        "load_average": [round(x, 2) for x in os.getloadavg()],
         "python": platform.python_version(),
         "platform": platform.platform(terse=True),
     }
