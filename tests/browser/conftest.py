@@ -255,10 +255,13 @@ def journey(
                 trip.loaded.append(frame.url)
 
         def console(message: Any) -> None:
-            # A Content-Security-Policy refusal or a script error shows here;
-            # a missing favicon is the browser's own guess, not the site's.
-            if message.type == "error" and "favicon.ico" not in message.location.get("url", ""):
-                trip.problems.append(f"console: {message.text} ({trip.path})")
+            # A Content-Security-Policy refusal or a script error shows here.
+            # Not the site's: a missing favicon (the browser's own guess), and
+            # axe's own probes, which try inline styles that the CSP refuses.
+            where = message.location
+            source = f"{where.get('url', '')}:{where.get('lineNumber', '')}"
+            if message.type == "error" and not re.search(r"favicon\.ico|vendor/axe", source):
+                trip.problems.append(f"{trip.path}: {message.text} (from {source})")
 
         page.on("framenavigated", loaded)
         page.on("console", console)
