@@ -156,24 +156,31 @@ def existing_for(body: Body, emails: Sequence[str]) -> list[Existing]:
     fields = (
         "pk", "lower_email", "full_name", "gender", "place__id", "place__ward", "place__active"
     )  # fmt: skip
-    # A UNION rather than one WHERE with OR: PostgreSQL cannot turn an OR'd
-    # IN (subquery) into a hash join, and with 130,000 addresses it falls
-    # back to scanning the whole list once per account (minutes, not a
-    # second). Someone in both halves comes back twice; the dict keeps one.
-    in_file = people.filter(lower_email__in=_email_set(emails)).values_list(*fields).order_by()
-    on_roll = people.filter(place__isnull=False).values_list(*fields).order_by()
-    found: dict[int, Existing] = {}
-    for pk, email, name, gender, place_id, ward, active in in_file.union(on_roll, all=True):
-        found[pk] = Existing(pk, email, name, gender, place_id, ward or "", bool(active))
-    return list(found.values())
+    # Two halves in a UNION, not one WHERE with OR: PostgreSQL cannot turn an
+    # OR'd IN (subquery) into a hash join, and with 130,000 addresses it
+    # falls back to scanning the whole list once per account (minutes).
+    # The halves do not overlap: accounts in the file with no member's place
+    # here, then everyone with one, in the file or not.
+    in_file = people.filter(lower_email__in=_email_set(emails), place__isnull=True)
+    on_roll = people.filter(place__isnull=False)
+    both = (
+        in_file.values_list(*fields)
+        .order_by()
+        .union(on_roll.values_list(*fields).order_by(), all=True)
+    )
+    return [
+        Existing(pk, email, name, gender, place_id, ward or "", bool(active))
+        for pk, email, name, gender, place_id, ward, active in both
+    ]
 
 
 def _email_set(emails: Sequence[str]) -> RawSQL:
-    # The file's addresses go to the database as one parameter, an array (or
-    # a JSON list on SQLite), joined as a set: an IN list of 130,000 values
-    # would be 130,000 parameters, beyond SQLite's limit and slow to plan.
+    # The file's addresses go to the database as ONE parameter, joined as a
+    # set: an IN list of 130,000 values would be 130,000 parameters (beyond
+    # SQLite's limit, slow to plan) and an array is quoted element by element
+    # in Python. Validated addresses hold no line breaks.
     if connection.vendor == "postgresql":
-        return RawSQL("SELECT unnest(%s::text[])", [list(emails)])
+        return RawSQL("SELECT unnest(string_to_array(%s, chr(10)))", ["\n".join(emails)])
     return RawSQL("SELECT value FROM json_each(%s)", [json.dumps(list(emails))])
 
 
@@ -315,26 +322,21 @@ def _write(body: Body, plan: RollPlan) -> list[int]:
     now = timezone.now()
 
     # New accounts, as create_user(email, None, ...) would make them (email
-    # lower-cased, no usable password) but in batches: create_user costs a
-    # query and a random string from Django's slow generator per person.
-    creating = [j for j in plan.joining if j.existing is None]
-    accounts = [
-        user_model(
-            email=j.row.email,
-            full_name=j.row.name,
-            gender=j.row.gender or "",
-            password=_unusable_password(),
-        )
-        for j in creating
-    ]
-    user_model.objects.bulk_create(accounts, batch_size=BATCH)
-    new_ids = _ids_of(accounts)
-    new_id_for = {j.row.email: pk for j, pk in zip(creating, new_ids, strict=True)}
+    # lower-cased, no usable password) but in bulk: create_user costs a query
+    # and a random string from Django's slow generator per person.
+    creating = [j.row for j in plan.joining if j.existing is None]
+    new_id_for = _insert(
+        user_model,
+        ("email", "full_name", "gender", "password"),
+        [(r.email, r.name, r.gender or "", _unusable_password()) for r in creating],
+        template=user_model(),
+        returning="email",
+    )
 
-    account_edits: list[Any] = []
-    new_places: list[Membership] = []
-    returning: list[Membership] = []
-    ward_edits: list[Membership] = []
+    account_edits: list[tuple[Any, ...]] = []
+    new_places: list[tuple[Any, ...]] = []
+    returning: list[tuple[Any, ...]] = []
+    ward_edits: list[tuple[Any, ...]] = []
     joined_ids: list[int] = []
     for joining in plan.joining:
         row, person = joining.row, joining.existing
@@ -343,37 +345,38 @@ def _write(body: Body, plan: RollPlan) -> list[int]:
         else:
             user_id = person.user_id
             if joining.changes:
-                account_edits.append(_account(user_model, row, person))
+                account_edits.append(_account(row, person))
         joined_ids.append(user_id)
         if person is not None and person.membership_id is not None:
             # A former member rejoins: their old place again, dated today.
-            returning.append(
-                Membership(pk=person.membership_id, ward=row.ward, active=True, joined_at=now)
-            )
+            returning.append((person.membership_id, row.ward, True, now))
         else:
-            new_places.append(
-                Membership(body_id=body.pk, user_id=user_id, role=MEMBER, ward=row.ward)
-            )
+            new_places.append((user_id, row.ward))
     for updated in plan.updated:
         fields = {change.field for change in updated.changes}
         if fields & {"name", "gender"}:
-            account_edits.append(_account(user_model, updated.row, updated.existing))
+            account_edits.append(_account(updated.row, updated.existing))
         if "ward" in fields:
-            ward_edits.append(Membership(pk=updated.existing.membership_id, ward=updated.row.ward))
+            ward_edits.append((updated.existing.membership_id, updated.row.ward))
 
-    user_model.objects.bulk_update(account_edits, ["full_name", "gender"], batch_size=BATCH)
-    Membership.objects.bulk_create(new_places, batch_size=BATCH)
-    Membership.objects.bulk_update(returning, ["ward", "active", "joined_at"], batch_size=BATCH)
-    Membership.objects.bulk_update(ward_edits, ["ward"], batch_size=BATCH)
+    _update(user_model, ("full_name", "gender"), account_edits)
+    _insert(
+        Membership,
+        ("user_id", "ward"),
+        new_places,
+        template=Membership(body_id=body.pk, role=MEMBER, active=True),
+    )
+    _update(Membership, ("ward", "active", "joined_at"), returning)
+    _update(Membership, ("ward",), ward_edits)
     # Leavers keep their row, marked inactive: the roll's history stays.
     for chunk in _chunks([p.membership_id for p in plan.leaving], BATCH):
         Membership.objects.filter(pk__in=chunk).update(active=False)
     return joined_ids
 
 
-def _account(user_model: Any, row: RollRow, person: Existing) -> Any:
+def _account(row: RollRow, person: Existing) -> tuple[Any, ...]:
     gender = row.gender if row.gender is not None else person.gender
-    return user_model(pk=person.user_id, full_name=row.name, gender=gender)
+    return (person.user_id, row.name, gender)
 
 
 def _unusable_password() -> str:
@@ -382,15 +385,108 @@ def _unusable_password() -> str:
     return UNUSABLE_PASSWORD_PREFIX + secrets.token_hex(UNUSABLE_PASSWORD_SUFFIX_LENGTH // 2)
 
 
-def _ids_of(accounts: list[Any]) -> list[int]:
-    if all(account.pk is not None for account in accounts):
-        return [account.pk for account in accounts]
-    # A database that cannot return ids from a bulk insert: read them back.
-    user_model = get_user_model()
-    by_email: dict[str, int] = {}
-    for chunk in _chunks([account.email for account in accounts], BATCH):
-        by_email.update(user_model.objects.filter(email__in=chunk).values_list("email", "pk"))
-    return [by_email[account.email] for account in accounts]
+# --- bulk writes ----------------------------------------------------------------
+# Django's bulk_create and bulk_update are fine for thousands of rows but not
+# for 130,000 on PostgreSQL: each value is prepared field by field in Python
+# and quoted into the SQL text, and bulk_update's CASE WHEN costs rows x batch
+# comparisons. On PostgreSQL, inserts go through COPY and updates join an
+# UNNEST of column arrays; elsewhere (SQLite in development) Django's own.
+def _insert(
+    model: Any,
+    columns: Sequence[str],
+    rows: list[tuple[Any, ...]],
+    *,
+    template: Any,
+    returning: str | None = None,
+) -> dict[Any, int]:
+    """Insert rows of `columns`, every other column as `template` has it
+    (its defaults). With `returning`, map that column's values to the new ids."""
+    if not rows:
+        return {}
+    if connection.vendor != "postgresql":
+        objects = [
+            model(**{**_own_values(template), **dict(zip(columns, row, strict=True))})
+            for row in rows
+        ]
+        model.objects.bulk_create(objects, batch_size=BATCH)
+        if returning is None:
+            return {}
+        if all(obj.pk is not None for obj in objects):
+            return {getattr(obj, returning): obj.pk for obj in objects}
+        return _ids_by(model, returning, [getattr(obj, returning) for obj in objects])
+    meta = model._meta
+    quote = connection.ops.quote_name
+    names = [quote(meta.get_field(c).column) for c in columns]
+    ids: list[int] = []
+    if returning is not None:
+        # Take the new rows' ids from their sequence first, in one query, so
+        # COPY (which returns nothing) writes them and nothing reads them back.
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT nextval(pg_get_serial_sequence(%s, %s)) FROM generate_series(1, %s)",
+                [meta.db_table, meta.pk.column, len(rows)],
+            )
+            ids = [pk for (pk,) in cursor.fetchall()]
+        names.append(quote(meta.pk.column))
+    fixed = [
+        f for f in meta.local_concrete_fields if not f.primary_key and f.attname not in columns
+    ]
+    # Defaults are computed once, from the template: a field whose default
+    # must differ per row (a unique token) would need to be in `columns`.
+    fixed_values = tuple(f.get_db_prep_save(f.pre_save(template, True), connection) for f in fixed)
+    names += [quote(f.column) for f in fixed]
+    statement = f"COPY {quote(meta.db_table)} ({', '.join(names)}) FROM STDIN"
+    with connection.cursor() as cursor, cursor.cursor.copy(statement) as copy:
+        if returning is None:
+            for row in rows:
+                copy.write_row((*row, *fixed_values))
+            return {}
+        for row, pk in zip(rows, ids, strict=True):
+            copy.write_row((*row, pk, *fixed_values))
+    key = columns.index(returning)
+    return {row[key]: pk for row, pk in zip(rows, ids, strict=True)}
+
+
+def _own_values(template: Any) -> dict[str, Any]:
+    return {
+        f.attname: getattr(template, f.attname)
+        for f in template._meta.local_concrete_fields
+        if not f.primary_key
+    }
+
+
+def _ids_by(model: Any, column: str, values: list[Any]) -> dict[Any, int]:
+    """The ids of the rows whose `column` (unique) is one of `values`: for a
+    database whose bulk_create cannot return them."""
+    found: dict[Any, int] = {}
+    for chunk in _chunks(values, 500):
+        found.update(model.objects.filter(**{f"{column}__in": chunk}).values_list(column, "pk"))
+    return found
+
+
+def _update(model: Any, columns: Sequence[str], rows: list[tuple[Any, ...]]) -> None:
+    """Set `columns` on the rows whose ids come first in each tuple."""
+    if not rows:
+        return
+    if connection.vendor != "postgresql":
+        objects = [model(pk=row[0], **dict(zip(columns, row[1:], strict=True))) for row in rows]
+        # Small batches: the CASE WHEN that bulk_update writes costs rows x batch.
+        model.objects.bulk_update(objects, list(columns), batch_size=500)
+        return
+    quote = connection.ops.quote_name
+    meta = model._meta
+    fields = [meta.pk, *(meta.get_field(c) for c in columns)]
+    arrays = ", ".join(f"%s::{f.db_type(connection)}[]" for f in fields)
+    aliases = ", ".join(quote(f"v_{f.column}") for f in fields)
+    assignments = ", ".join(f"{quote(f.column)} = v.{quote(f'v_{f.column}')}" for f in fields[1:])
+    pk = quote(meta.pk.column)
+    statement = (
+        f"UPDATE {quote(meta.db_table)} AS t SET {assignments} "  # noqa: S608 (names from _meta)
+        f"FROM unnest({arrays}) AS v({aliases}) WHERE t.{pk} = v.{quote(f'v_{meta.pk.column}')}"
+    )
+    with connection.cursor() as cursor:
+        for chunk in _chunks(rows, BATCH):
+            cursor.execute(statement, [list(column) for column in zip(*chunk, strict=True)])
 
 
 def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
