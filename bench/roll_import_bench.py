@@ -156,24 +156,26 @@ def run_import(body: Any, secretary: Any, data: bytes, filename: str) -> dict[st
     import elections.services.roll as service
     from elections.roll_import import parse_roll
 
-    # Time the writes and the invitation rows inside apply without changing
-    # the service: wrap the two functions it calls.
-    inner: dict[str, float] = {"write": 0.0, "notify": 0.0}
+    # Time the parts of preview and apply without changing the service:
+    # wrap the functions they call (plan_import: the one-query snapshot and
+    # the diff; _write: the writes; notify: the invitation rows).
+    spent: dict[str, list[float]] = {"plan": [], "write": [], "notify": []}
 
     def wrap(name: str, fn: Callable[..., Any]) -> Callable[..., Any]:
         def timed_call(*args: Any, **kwargs: Any) -> Any:
             seconds, out = timed(lambda: fn(*args, **kwargs))
-            inner[name] += seconds
+            spent[name].append(seconds)
             return out
 
         return timed_call
 
-    original_write, original_notify = service._write, service.notify
-    service._write, service.notify = wrap("write", original_write), wrap("notify", original_notify)
+    originals = {"plan": service.plan_import, "write": service._write, "notify": service.notify}
+    service.plan_import = wrap("plan", originals["plan"])
+    service._write = wrap("write", originals["write"])
+    service.notify = wrap("notify", originals["notify"])
     try:
         parse_s, parsed = timed(lambda: parse_roll(data))
         assert parsed.ok, parsed.errors[:5]
-        diff_s, plan = timed(lambda: service.plan_import(body, parsed.rows))
         preview_s, preview = timed(
             lambda: service.preview_import(body, by=secretary, parsed=parsed, filename=filename)
         )
@@ -181,21 +183,26 @@ def run_import(body: Any, secretary: Any, data: bytes, filename: str) -> dict[st
             lambda: service.apply_import(body, by=secretary, token=preview.token)
         )
     finally:
-        service._write, service.notify = original_write, original_notify
-    assert plan.counts() == preview.plan.counts()
+        service.plan_import = originals["plan"]
+        service._write = originals["write"]
+        service.notify = originals["notify"]
+    (preview_diff_s, apply_diff_s) = spent["plan"]
+    write_s, notify_s = sum(spent["write"]), sum(spent["notify"])
     # What the secretary waits for: the upload's check and preview, then the apply.
     total = parse_s + preview_s + apply_s
     return {
         "rows": len(parsed.rows),
         "bytes": len(data),
         "parse_validate_s": round(parse_s, 3),
-        "diff_s": round(diff_s, 3),
         "preview_s": round(preview_s, 3),
+        "preview_diff_s": round(preview_diff_s, 3),
         "apply_s": round(apply_s, 3),
-        "apply_write_s": round(inner["write"], 3),
-        "apply_invitation_rows_s": round(inner["notify"], 3),
+        "apply_diff_s": round(apply_diff_s, 3),
+        "apply_write_s": round(write_s, 3),
+        "apply_invitation_rows_s": round(notify_s, 3),
+        "apply_other_s": round(apply_s - apply_diff_s - write_s - notify_s, 3),
         "total_s": round(total, 3),
-        "total_without_invitation_rows_s": round(total - inner["notify"], 3),
+        "total_without_invitation_rows_s": round(total - notify_s, 3),
         "counts": preview.plan.counts(),
         "invited": result.invited,
     }
@@ -236,6 +243,7 @@ def main() -> int:
     secretary = User.objects.create_user("secretary@bench.example.org", full_name="Sam Bench")
     Membership.objects.create(body=body, user=secretary, role=Membership.Role.SECRETARY)
 
+    load_before = [round(x, 2) for x in os.getloadavg()]
     roll = people(rows)
     first_csv = to_csv(roll)
     second_roll, changes = changed(roll)
@@ -263,6 +271,9 @@ def main() -> int:
         "postgres": server_version,
         "python": platform.python_version(),
         "machine": f"{platform.machine()}, {os.cpu_count()} CPUs",
+        # Other work on the machine skews every figure; say how much there was.
+        "load_average_before": load_before,
+        "load_average_after": [round(x, 2) for x in os.getloadavg()],
         "budget_s": BUDGET_SECONDS,
         "reference_copy_s": round(copy_s, 3),
         "reference_copy_second_s": round(copy_second_s, 3),
@@ -271,22 +282,37 @@ def main() -> int:
         "ratio_first_to_copy": round(first["total_s"] / copy_s, 1),
         "ratio_reimport_to_copy": round(second["total_s"] / copy_second_s, 1),
         "within_budget": max(first["total_s"], second["total_s"]) < BUDGET_SECONDS,
+        "within_budget_without_invitation_rows": max(
+            first["total_without_invitation_rows_s"], second["total_without_invitation_rows_s"]
+        )
+        < BUDGET_SECONDS,
     }
 
     print(f"Roll import bench: {rows:,} rows on PostgreSQL {server_version} ({name})")
     print(f"  reference: COPY into a temp table   {copy_s:8.3f} s")
     for label, phase in (("first import", first), ("re-import", second)):
         print(f"  {label}: {phase['counts']}")
-        print(f"    parse + validate                  {phase['parse_validate_s']:8.3f} s")
-        print(f"    diff (one query)                  {phase['diff_s']:8.3f} s")
-        print(f"    preview (diff + stage)            {phase['preview_s']:8.3f} s")
-        print(f"    apply                             {phase['apply_s']:8.3f} s")
-        print(f"      of which writes                 {phase['apply_write_s']:8.3f} s")
-        print(f"      of which invitation rows        {phase['apply_invitation_rows_s']:8.3f} s")
-        print(f"    total (parse + preview + apply)   {phase['total_s']:8.3f} s")
+        for key, text in (
+            ("parse_validate_s", "parse + validate"),
+            ("preview_s", "preview"),
+            ("preview_diff_s", "  of which snapshot + diff"),
+            ("apply_s", "apply"),
+            ("apply_diff_s", "  of which snapshot + diff again"),
+            ("apply_write_s", "  of which writes"),
+            ("apply_invitation_rows_s", "  of which invitation rows"),
+            ("apply_other_s", "  of which the rest (audit, commit)"),
+            ("total_s", "total (parse + preview + apply)"),
+            ("total_without_invitation_rows_s", "total without invitation rows"),
+        ):
+            print(f"    {text:<38}{phase[key]:8.3f} s")
     print(f"  ratio to COPY: first {report['ratio_first_to_copy']}x, "
           f"re-import {report['ratio_reimport_to_copy']}x")  # fmt: skip
-    print(f"  within {BUDGET_SECONDS:.0f} s: {'yes' if report['within_budget'] else 'NO'}")
+    print(
+        f"  within {BUDGET_SECONDS:.0f} s: {'yes' if report['within_budget'] else 'NO'}"
+        f" (without invitation rows: "
+        f"{'yes' if report['within_budget_without_invitation_rows'] else 'NO'});"
+        f" load average {load_before} before, {report['load_average_after']} after"
+    )
     if args.json_out:
         args.json_out.write_text(json.dumps(report, indent=2) + "\n")
     return 0

@@ -21,6 +21,7 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import json
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -396,14 +397,14 @@ class RollPlan:
         The preview's plan and the plan recomputed at apply time agree only
         if nothing that the import touches changed in between.
         """
-        digest = hashlib.sha256()
-        for part in (self.joining, self.updated, self.leaving):
-            digest.update(b"|")
-            for item in part:
-                digest.update(repr(item).encode())
-                digest.update(b"\n")
-        digest.update(str(self.unchanged).encode())
-        return digest.hexdigest()
+        # JSON, not repr: the C encoder is several times faster on 130,000
+        # rows, and as deterministic (tuples become lists, in order).
+        canonical = json.dumps(
+            [self.joining, self.updated, self.leaving, self.unchanged],
+            separators=(",", ":"),
+            ensure_ascii=False,
+        )
+        return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def diff_roll(rows: Iterable[RollRow], existing: Iterable[Existing]) -> RollPlan:
