@@ -37,6 +37,27 @@ $(AXE_NPM): package.json package-lock.json
 $(AXE): $(AXE_NPM)
 	@if [ -f $< ]; then mkdir -p $(@D) && cp $< $@ && echo "axe-core copied to $@"; fi
 
+# The benchmarks (docs/benchmarks.md). Each starts what it needs (gunicorn, a Celery
+# worker, SMTP sinks) against the PostgreSQL and Redis on 127.0.0.1, in a database of
+# its own, prints its figures beside a reference measured in the same run, and writes
+# bench/results/NAME.json; then the chart is drawn from those. About 15 minutes on 2 cores.
+BENCH_STAMP := $(VENV)/.bench-installed
+BENCH_PG ?= postgres://postgres@127.0.0.1:5432
+
+$(BENCH_STAMP): $(STAMP)
+	$(PY) -m pip install --quiet -e ".[dev,bench]"
+	touch $@
+
+bench: $(BENCH_STAMP)
+	mkdir -p bench/results
+	$(PY) bench/counting_bench.py
+	$(PY) bench/casting_bench.py
+	$(PY) bench/pages_bench.py
+	$(PY) bench/notifications_bench.py
+	DATABASE_URL=$(BENCH_PG)/teller_bench_roll_import $(PY) bench/roll_import_bench.py \
+		--recreate --json-out bench/results/roll_import.json
+	$(PY) bench/chart.py
+
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 

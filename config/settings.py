@@ -215,6 +215,9 @@ TELLER_NOTIFY_SENDING_TIMEOUT = env_int("TELLER_NOTIFY_SENDING_TIMEOUT", 900)
 # Batches per delivery run; the task re-queues itself if more are due, so
 # a roll of 130,000 does not hold one worker for the whole send.
 TELLER_NOTIFY_MAX_BATCHES = env_int("TELLER_NOTIFY_MAX_BATCHES", 20)
+# Delivery runs queued at once for a big event (a roll of 130,000), each on
+# its own worker process; see elections.notifications._delivery_runs.
+TELLER_NOTIFY_PARALLEL = env_int("TELLER_NOTIFY_PARALLEL", 4)
 TELLER_NOTIFY_SUBJECT_PREFIX = env_str("TELLER_NOTIFY_SUBJECT_PREFIX", "[Teller] ")
 if (
     min(
@@ -222,6 +225,7 @@ if (
         TELLER_NOTIFY_BACKOFF_SECONDS,
         TELLER_NOTIFY_SENDING_TIMEOUT,
         TELLER_NOTIFY_MAX_BATCHES,
+        TELLER_NOTIFY_PARALLEL,
     )
     < 1
 ):

@@ -1,0 +1,230 @@
+"""Draw docs/benchmarks.svg from the benchmarks' JSON (bench/results/*.json).
+
+    python bench/chart.py [--results bench/results] [--out docs/benchmarks.svg]
+
+One panel per benchmark, ours beside the reference measured in the same run. Plain SVG
+written by hand, so the chart needs nothing installed and diffs as text. A benchmark
+with no results yet is left out.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from xml.sax.saxutils import escape
+
+ROOT = Path(__file__).resolve().parents[1]
+
+WIDTH = 760
+LABEL_W = 230
+BAR_W = 400
+ROW_H = 22
+OURS = "#2b6cb0"
+REFERENCE = "#a0aec0"
+TARGET = "#c53030"
+
+
+@dataclass
+class Bar:
+    label: str
+    value: float
+    text: str
+    ours: bool = False
+
+
+@dataclass
+class Panel:
+    title: str
+    note: str
+    bars: list[Bar]
+    log: bool = False
+    target: float | None = None
+    target_text: str = ""
+
+
+def _load(results: Path, name: str) -> dict[str, Any] | None:
+    path = results / f"{name}.json"
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def casting_panel(data: dict[str, Any]) -> Panel:
+    bars: list[Bar] = []
+    for level, figures in data["levels"].items():
+        cast, floor, db = figures["cast"], figures["floor"], figures["database"]
+        bars += [
+            Bar(f"cast, {level} voters", cast["per_second"],
+                f"{cast['per_second']:.0f}/s, p99 {cast['p99_ms']:.0f} ms", ours=True),
+            Bar(f"floor of the stack, {level}", floor["per_second"],
+                f"{floor['per_second']:.0f}/s"),
+            Bar(f"raw SQL (database), {level}", db["per_second"], f"{db['per_second']:.0f}/s"),
+        ]  # fmt: skip
+    return Panel(
+        "Casting: ballots per second through gunicorn",
+        f"{data['voters']:,} voters, each casting once; references in the same run",
+        bars,
+    )
+
+
+def pages_panel(data: dict[str, Any]) -> Panel:
+    key = list(data["sizes"])[-1]
+    size = data["sizes"][key]
+    bars = [
+        Bar(
+            f"{page} ({size['queries'].get(page, '-')} queries)" if page != "floor" else "floor",
+            fig["per_second"],
+            f"{fig['per_second']:.0f}/s, p99 {fig['p99_ms']:.0f} ms",
+            ours=page != "floor",
+        )
+        for page, fig in size["http"].items()
+    ]
+    return Panel(
+        "Pages: requests per second",
+        f"{size['contests']:,} contests, {size['members']:,} members, "
+        f"{data['concurrency']} concurrent members",
+        bars,
+    )
+
+
+def counting_panel(data: dict[str, Any]) -> Panel:
+    bars: list[Bar] = []
+    for key, label in (("stv", "STV"), ("av", "AV")):
+        mine = data["ours"][key]["seconds"]
+        bars.append(Bar(f"Teller {label}", mine, f"{mine:.2f} s", ours=True))
+        for name in ("pyrankvote", "votekit", "pref_voting"):
+            ref = data["references"].get(f"{name}_{key}", {})
+            if "seconds" in ref:
+                bars.append(
+                    Bar(f"{name} {label}", ref["seconds"],
+                        f"{ref['seconds']:.2f} s ({ref['seconds'] / mine:.0f}x)")
+                )  # fmt: skip
+    return Panel(
+        "Counting: seconds from raw rankings to a result (log scale, shorter is better)",
+        f"{data['ballots']:,} ballots, {data['candidates']} candidates, {data['seats']} seats",
+        bars,
+        log=True,
+        target=2.0,
+        target_text="target 2 s",
+    )
+
+
+def notifications_panel(data: dict[str, Any]) -> Panel:
+    ref = data["reference"]
+    bars = [
+        Bar("outbox → Celery → SMTP", data["per_second"],
+            f"{data['per_second']:.0f}/s, all in {data['delivery_s']:.0f} s", ours=True),
+        Bar("smtplib to the same sinks", ref["per_second"], f"{ref['per_second']:.0f}/s"),
+    ]  # fmt: skip
+    return Panel(
+        "Notifications: emails per second",
+        f"{data['members']:,} 'ballot open' emails, {data['twice_or_more']} sent twice",
+        bars,
+        target=data["members"] / 300,
+        target_text="5 minutes",
+    )
+
+
+def roll_panel(data: dict[str, Any]) -> Panel:
+    bars = [
+        Bar("first import", data["first_import"]["total_s"],
+            f"{data['first_import']['total_s']:.1f} s", ours=True),
+        Bar("re-import (changes)", data["reimport"]["total_s"],
+            f"{data['reimport']['total_s']:.1f} s", ours=True),
+        Bar("COPY of the same CSV", data["reference_copy_s"], f"{data['reference_copy_s']:.2f} s"),
+    ]  # fmt: skip
+    return Panel(
+        "Roll import: seconds (shorter is better)",
+        f"{data['rows']:,} rows from CSV",
+        bars,
+        target=data.get("budget_s", 30.0),
+        target_text="target 30 s",
+    )
+
+
+def render(panels: list[Panel]) -> str:
+    parts: list[str] = []
+    y = 10
+    for panel in panels:
+        parts.append(f'<text x="10" y="{y + 16}" class="title">{escape(panel.title)}</text>')
+        parts.append(f'<text x="10" y="{y + 32}" class="note">{escape(panel.note)}</text>')
+        y += 44
+        values = [b.value for b in panel.bars if b.value > 0]
+        if panel.target:
+            values.append(panel.target)
+        top = max(values) if values else 1.0
+        low = min(values) if values else 1.0
+
+        def scale(v: float, top: float = top, low: float = low, log: bool = panel.log) -> float:
+            if v <= 0:
+                return 0.0
+            if log:
+                floor = math.log10(low) - 0.3
+                return BAR_W * (math.log10(v) - floor) / (math.log10(top) - floor)
+            return BAR_W * v / top
+
+        first_y = y
+        for bar in panel.bars:
+            w = max(1.0, scale(bar.value))
+            colour = OURS if bar.ours else REFERENCE
+            parts.append(
+                f'<text x="{LABEL_W - 8}" y="{y + 15}" class="label">{escape(bar.label)}</text>'
+                f'<rect x="{LABEL_W}" y="{y + 3}" width="{w:.1f}" height="{ROW_H - 6}" '
+                f'fill="{colour}"/>'
+                f'<text x="{LABEL_W + w + 6:.1f}" y="{y + 15}" class="value">'
+                f"{escape(bar.text)}</text>"
+            )
+            y += ROW_H
+        if panel.target:
+            x = LABEL_W + scale(panel.target)
+            parts.append(
+                f'<line x1="{x:.1f}" y1="{first_y}" x2="{x:.1f}" y2="{y}" stroke="{TARGET}" '
+                f'stroke-dasharray="4 3"/><text x="{x + 3:.1f}" y="{first_y - 2}" '
+                f'class="target">{escape(panel.target_text)}</text>'
+            )
+        y += 18
+    style = (
+        "text{font-family:system-ui,sans-serif;font-size:12px;fill:#1a202c}"
+        ".title{font-size:14px;font-weight:600}.note{fill:#4a5568}"
+        f".label{{text-anchor:end}}.target{{fill:{TARGET};font-size:11px}}"
+    )
+    return (
+        f'<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{y}" '
+        f'viewBox="0 0 {WIDTH} {y}" role="img" aria-labelledby="t">'
+        f'<title id="t">Teller benchmarks: ours (blue) against references (grey)</title>'
+        f'<style>{style}</style><rect width="100%" height="100%" fill="#fff"/>'
+        + "".join(parts)
+        + "</svg>\n"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--results", type=Path, default=ROOT / "bench" / "results")
+    p.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.svg")
+    args = p.parse_args(argv)
+    makers = {
+        "casting": casting_panel,
+        "pages": pages_panel,
+        "counting": counting_panel,
+        "notifications": notifications_panel,
+        "roll_import": roll_panel,
+    }
+    panels = []
+    for name, make in makers.items():
+        data = _load(args.results, name)
+        if data is None:
+            print(f"no results for {name}; left out")
+            continue
+        panels.append(make(data))
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(render(panels))
+    print(f"Wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

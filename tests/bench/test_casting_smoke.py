@@ -1,0 +1,25 @@
+"""The casting benchmark still runs: 300 voters, gunicorn, the floor and the raw-SQL reference."""
+
+from __future__ import annotations
+
+import pytest
+
+pytestmark = pytest.mark.postgres
+
+
+def test_it_casts_every_ballot_once_and_reports_each_figure(run_bench) -> None:  # type: ignore[no-untyped-def]
+    report, stdout = run_bench("casting_bench.py", database="teller_bench_smoke_casting")
+
+    assert report["voters"] == 300
+    assert "receipts" in stdout
+    for level in ("10", "30"):
+        figures = report["levels"][level]
+        assert figures["cast"]["statuses"] == {"200": 150}, "each voter cast once, and was answered"
+        assert figures["floor"]["statuses"] == {"204": 150}
+        assert figures["database"]["statuses"] == {"committed": 150}
+        cast = figures["cast"]
+        assert cast["per_second"] > 0 and cast["p99_ms"] >= cast["p50_ms"] > 0
+        assert 0 < cast["db_share"] < 1
+        assert cast["of_floor"] > 0 and cast["of_database"] > 0
+    # Only the targets may be missed in a smoke run; the receipts must all match.
+    assert not [m for m in report["missed"] if "receipts" in m or "answered" in m]
