@@ -270,6 +270,14 @@
     if (target !== row.nextElementSibling) {
       list.insertBefore(row, target);
     }
+    // Near the top or bottom of the screen, scroll, so a long list can be
+    // dragged through on a phone.
+    var edge = 48;
+    if (event.clientY < edge) {
+      window.scrollBy(0, -16);
+    } else if (event.clientY > window.innerHeight - edge) {
+      window.scrollBy(0, 16);
+    }
   }
 
   function dragEnd() {

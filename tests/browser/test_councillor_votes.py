@@ -113,14 +113,16 @@ def test_it_lets_a_councillor_rank_by_dragging_and_with_the_move_buttons(
     page.get_by_role("button", name="Move up: Ann Archer").focus()
     page.keyboard.press("Enter")
     assert numbers() == {"Ann Archer": "1", "Ben Baker": "", "Cat Carter": "2"}
-    expect(page.get_by_role("status")).to_have_text("Ann Archer is now number 1.")
+    expect(page.locator("form").get_by_role("status")).to_have_text("Ann Archer is now number 1.")
     # Ann is first now, so her "Move up" is off and focus moved to "Move down".
     expect(page.get_by_role("button", name="Move down: Ann Archer")).to_be_focused()
     # Down from last place takes a candidate off the ranking; up puts them back.
     page.get_by_role("button", name="Move down: Cat Carter").focus()
     page.keyboard.press("Enter")
     assert numbers() == {"Ann Archer": "1", "Ben Baker": "", "Cat Carter": ""}
-    expect(page.get_by_role("status")).to_have_text("Cat Carter is no longer ranked.")
+    expect(page.locator("form").get_by_role("status")).to_have_text(
+        "Cat Carter is no longer ranked."
+    )
     expect(page.get_by_role("button", name="Move up: Cat Carter")).to_be_focused()
     page.keyboard.press("Enter")
     assert numbers() == {"Ann Archer": "1", "Ben Baker": "", "Cat Carter": "2"}
