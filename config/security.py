@@ -13,6 +13,7 @@ roles that `elections` keeps; neither app should import the other for this.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -30,9 +31,14 @@ from django.shortcuts import redirect, render
 from django.urls import Resolver404, resolve
 from django.views.debug import SafeExceptionReporterFilter
 from django_ratelimit.core import is_ratelimited
+from redis.exceptions import RedisError
+
+from elections.ballot_paper import RANK_PREFIX
 
 if TYPE_CHECKING:
     from types import FrameType
+
+log = logging.getLogger(__name__)
 
 # The ballot pages: the only requests whose form says how someone voted.
 BALLOT_URL_NAMES = frozenset({"ballot", "proxy_ballot"})
@@ -44,6 +50,10 @@ BALLOT_URL_NAMES = frozenset({"ballot", "proxy_ballot"})
 # added later, waits for the second factor: deny by default.
 OPEN_WITHOUT_MFA_PREFIXES = ("account_", "mfa_")
 OPEN_WITHOUT_MFA = BALLOT_URL_NAMES | {"receipt_check"}
+# Pages whose posted form an error report must not show: the ballot, and the
+# receipt check, whose code (beside the report's USER line) finds the person's
+# ballot in the box.
+SECRET_FORM_URL_NAMES = BALLOT_URL_NAMES | {"receipt_check"}
 
 # The session key holding when an official was last seen (epoch seconds).
 LAST_SEEN_KEY = "teller_official_last_seen"
@@ -180,19 +190,29 @@ def ballot_rate_limit(view: Callable[..., HttpResponse]) -> Callable[..., HttpRe
 
     Per person, not per address: a room of councillors shares one address.
     django-ratelimit counts with the cache's atomic increment (Redis in
-    production), so every worker process sees the same count.
+    production), so every worker process sees the same count. If the cache
+    is down, posts go through unlimited, with a warning: a Redis outage must
+    not stop voting (tests/faults/test_redis_outage.py).
     """
 
     @wraps(view)
     def limited(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        if is_ratelimited(
-            request,
-            group="teller.ballot",
-            key="user",
-            rate=settings.TELLER_BALLOT_RATE,
-            method="POST",
-            increment=True,
-        ):
+        try:
+            over = is_ratelimited(
+                request,
+                group="teller.ballot",
+                key="user",
+                rate=settings.TELLER_BALLOT_RATE,
+                method="POST",
+                increment=True,
+            )
+        except (RedisError, OSError) as error:
+            # The cache is down or hung. A vote matters more than the limit:
+            # let the post through unchecked (casting needs only the
+            # database), and say so.
+            log.warning("ballot rate limit unavailable, post not limited: %s", error)
+            over = False
+        if over:
             return too_many_requests(request)
         return view(request, *args, **kwargs)
 
@@ -210,8 +230,9 @@ class BallotSafeExceptionReporterFilter(SafeExceptionReporterFilter):
     The ballot view marks all its POST parameters sensitive, but only once its
     `post` method runs; a failure before that (a middleware, the dispatch) or
     an HTML report's frame variables (`choices` in the casting service) would
-    still show the marked paper. So for the ballot URLs this hides every POST
-    value and every local variable, whatever the view did.
+    still show the marked paper. So for the ballot URLs (and the receipt
+    check, whose code finds a ballot) this hides every POST value, the names
+    of a ranked paper's fields and every local variable, whatever the view did.
     """
 
     def _is_ballot(self, request: HttpRequest | None) -> bool:
@@ -223,11 +244,17 @@ class BallotSafeExceptionReporterFilter(SafeExceptionReporterFilter):
                 match = resolve(request.path_info)
             except Resolver404:
                 return False
-        return match.url_name in BALLOT_URL_NAMES
+        return match.url_name in SECRET_FORM_URL_NAMES
 
     def get_post_parameters(self, request: HttpRequest | None) -> Any:
         if request is not None and self._is_ballot(request):
-            return {key: self.cleansed_substitute for key in request.POST}
+            # A ranked paper's field names are candidate ids ("rank-12"), and
+            # only the ranked ones are posted: the names alone say whom the
+            # voter ranked, so they go under one hidden entry.
+            return {
+                f"{RANK_PREFIX}…" if key.startswith(RANK_PREFIX) else key: self.cleansed_substitute
+                for key in request.POST
+            }
         return super().get_post_parameters(request)
 
     def get_traceback_frame_variables(

@@ -96,6 +96,10 @@ if REDIS_URL:
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
             "LOCATION": REDIS_URL,
+            # A hung Redis must not hang the requests that touch the cache
+            # (the ballot page's rate limit, which then fails open): give up
+            # on it after a second rather than wait for ever.
+            "OPTIONS": {"socket_connect_timeout": 1, "socket_timeout": 1},
         }
     }
 else:

@@ -6,6 +6,7 @@ from django.contrib.auth.decorators import login_required
 from django.db.models import Prefetch
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
 from elections.forms import ReceiptCheckForm
@@ -138,6 +139,9 @@ def contest_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @login_required
 @require_http_methods(["GET", "POST"])
+# The report of a failure here names the user; with the code beside it,
+# anyone reading error mail could find that person's ballot in the box.
+@sensitive_post_parameters("code")
 def receipt_check(request: HttpRequest, pk: int) -> HttpResponse:
     """Anyone on the body's roll can check a receipt once the poll is closed."""
     contest, _ = contest_for(request, pk)
