@@ -1,10 +1,13 @@
-"""Draw docs/benchmarks.svg from the benchmarks' JSON (bench/results/*.json).
+"""Draw docs/benchmarks.svg and the figures of docs/benchmarks.md from bench/results/*.json.
 
     python bench/chart.py [--results bench/results] [--out docs/benchmarks.svg]
+                          [--doc docs/benchmarks.md]
 
 One panel per benchmark, ours beside the reference measured in the same run. Plain SVG
-written by hand, so the chart needs nothing installed and diffs as text. A benchmark
-with no results yet is left out.
+written by hand, so the chart needs nothing installed and diffs as text. The tables of
+figures replace what stands between the ``<!-- figures -->`` and ``<!-- /figures -->``
+lines of the doc; the prose around them is written by hand. A benchmark with no results
+yet is left out.
 """
 
 from __future__ import annotations
@@ -201,10 +204,133 @@ def render(panels: list[Panel]) -> str:
     )
 
 
+def _ms(value: float) -> str:
+    return f"{value:,.0f} ms" if value >= 10 else f"{value:.1f} ms"
+
+
+def tables(results: dict[str, dict[str, Any]]) -> str:
+    """The figures as Markdown tables, one per benchmark that has results."""
+    out: list[str] = []
+    if (data := results.get("casting")) is not None:
+        m = data["machine"]
+        out += [
+            f"### Casting ({data['voters']:,} voters, gunicorn {data['gunicorn']['workers']} "
+            f"workers; run {m['when']}, load average {m.get('load_average')})",
+            "",
+            "| concurrent voters | casting | p50 | p99 | floor of the stack | raw SQL "
+            "(database) | casting / floor | database's share of a cast | queries per cast |",
+            "| --- | --- | --- | --- | --- | --- | --- | --- | --- |",
+        ]
+        for level, f in data["levels"].items():
+            c, fl, db = f["cast"], f["floor"], f["database"]
+            out.append(
+                f"| {level} | {c['per_second']:.0f}/s | {_ms(c['p50_ms'])} | {_ms(c['p99_ms'])} "
+                f"| {fl['per_second']:.0f}/s (p99 {_ms(fl['p99_ms'])}) | {db['per_second']:.0f}/s "
+                f"(p99 {_ms(db['p99_ms'])}) | {c['of_floor']:.0%} | {c.get('db_share', 0):.0%} "
+                f"({c.get('db_ms_mean')} of {c.get('server_ms_mean')} ms) | "
+                f"{c.get('queries_mean')} |"
+            )
+        out.append("")
+    if (data := results.get("pages")) is not None:
+        sizes = list(data["sizes"].values())
+        heads = [f"queries at {s['contests']:,} contests" for s in sizes]
+        heads += [f"rate, p99 at {s['contests']:,} contests" for s in sizes]
+        out += [
+            f"### Pages ({data['concurrency']} concurrent members)",
+            "",
+            "| page | " + " | ".join(heads) + " |",
+            "| --- |" + " --- |" * len(heads),
+        ]
+        for page in ("floor", "home", "ballot", "result"):
+            queries = [str(s["queries"].get(page, "-")) for s in sizes]
+            rates = [
+                f"{s['http'][page]['per_second']:.0f}/s, {_ms(s['http'][page]['p99_ms'])}"
+                for s in sizes
+                if "http" in s
+            ]
+            out.append(f"| {page} | " + " | ".join(queries + rates) + " |")
+        out.append("")
+    if (data := results.get("counting")) is not None:
+        out += [
+            f"### Counting ({data['ballots']:,} ballots, {data['distinct_rankings']:,} distinct "
+            f"rankings, {data['candidates']} candidates, STV for {data['seats']} seats)",
+            "",
+            "| method | contender | seconds (CPU) | ours is faster by | elected |",
+            "| --- | --- | --- | --- | --- |",
+        ]
+        for key, label in (("stv", "STV"), ("av", "AV")):
+            mine = data["ours"][key]
+            per_paper = data["ours_per_paper"][key]
+            out.append(
+                f"| {label} | **Teller** | **{mine['seconds']:.3f}** "
+                f"({mine.get('cpu_seconds', 0):.3f}) | | {', '.join(mine['elected'])} |"
+            )
+            out.append(
+                f"| {label} | Teller, one Ballot per paper | {per_paper['seconds']:.3f} "
+                f"({per_paper.get('cpu_seconds', 0):.3f}) | | |"
+            )
+            for name in ("pyrankvote", "votekit", "pref_voting"):
+                ref = data["references"].get(f"{name}_{key}", {})
+                if "seconds" in ref:
+                    same = "same" if ref["same_elected"] else ", ".join(ref["elected"])
+                    out.append(
+                        f"| {label} | {name} | {ref['seconds']:.3f} ({ref.get('cpu_seconds', 0):.3f}) "
+                        f"| {ref['ratio']:.1f}x ({ref.get('cpu_ratio', 0):.1f}x CPU) | {same} |"
+                    )
+                elif "skipped" in ref:
+                    out.append(f"| {label} | {name} | {ref['skipped']} | | |")
+        out.append("")
+    if (data := results.get("notifications")) is not None:
+        ref = data["reference"]
+        out += [
+            f"### Notifications ({data['members']:,} 'ballot open' emails, Celery "
+            f"concurrency {data['concurrency']}, {data.get('sinks', 1)} SMTP sink processes)",
+            "",
+            "| outbox written | all delivered | rate | smtplib to the same sinks | "
+            "recipients | sent twice | rows |",
+            "| --- | --- | --- | --- | --- | --- | --- |",
+            f"| {data['outbox_write_s']} s | {data['delivery_s']} s | {data['per_second']}/s | "
+            f"{ref['per_second']}/s ({data['of_reference']:.0%}) | {data['recipients']:,} | "
+            f"{data['twice_or_more']} | {data['statuses']} |",
+            "",
+        ]
+    if (data := results.get("roll_import")) is not None:
+        first, again = data["first_import"], data["reimport"]
+        out += [
+            f"### Roll import ({data['rows']:,} rows)",
+            "",
+            "| import | seconds | COPY of the same CSV | ratio |",
+            "| --- | --- | --- | --- |",
+            f"| first | {first['total_s']:.2f} | {data['reference_copy_s']:.3f} s | "
+            f"{data['ratio_first_to_copy']}x |",
+            f"| re-import with changes | {again['total_s']:.2f} | "
+            f"{data['reference_copy_second_s']:.3f} s | {data['ratio_reimport_to_copy']}x |",
+            "",
+        ]
+    missed = [
+        f"- {name}: {item}" for name, data in results.items() for item in data.get("missed", [])
+    ]
+    out += ["Targets missed in this run:", "", *(missed or ["- none"]), ""]
+    return "\n".join(out)
+
+
+def update_doc(doc: Path, text: str) -> None:
+    start, end = "<!-- figures -->", "<!-- /figures -->"
+    content = doc.read_text()
+    if start not in content or end not in content:
+        print(f"{doc} has no {start} ... {end} section; tables not written")
+        return
+    head, _, rest = content.partition(start)
+    _, _, tail = rest.partition(end)
+    doc.write_text(f"{head}{start}\n{text}{end}{tail}")
+    print(f"Updated the figures in {doc}")
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--results", type=Path, default=ROOT / "bench" / "results")
     p.add_argument("--out", type=Path, default=ROOT / "docs" / "benchmarks.svg")
+    p.add_argument("--doc", type=Path, default=ROOT / "docs" / "benchmarks.md")
     args = p.parse_args(argv)
     makers = {
         "casting": casting_panel,
@@ -214,15 +340,19 @@ def main(argv: list[str] | None = None) -> int:
         "roll_import": roll_panel,
     }
     panels = []
+    results: dict[str, dict[str, Any]] = {}
     for name, make in makers.items():
         data = _load(args.results, name)
         if data is None:
             print(f"no results for {name}; left out")
             continue
+        results[name] = data
         panels.append(make(data))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(render(panels))
     print(f"Wrote {args.out}")
+    if args.doc.exists():
+        update_doc(args.doc, tables(results))
     return 0
 
 

@@ -22,10 +22,14 @@ def count_av(prep: Prepared, tb: TieBreaker) -> Result:
     names = {c.id: c.name for c in prep.candidates}
     continuing = list(prep.standing)
     piles: dict[str, list[Paper]] = {c: [] for c in continuing}
-    totals: dict[str, Fraction] = {c: Fraction(0) for c in continuing}
+    # Sums are made in plain ints (or Fractions, for fractional weights) and added to the
+    # Fraction totals once per candidate: adding an int to a Fraction for every paper was
+    # most of the time of a count of 130,000.
+    first: dict[str, int | Fraction] = {c: 0 for c in continuing}
     for ranking, w in prep.groups.items():
         piles[ranking[0]].append((ranking, 0, w))
-        totals[ranking[0]] += w
+        first[ranking[0]] += w
+    totals: dict[str, Fraction] = {c: Fraction(first[c]) for c in continuing}
     non_transferable = Fraction(0)
     history: list[dict[str, Fraction]] = []
     stages: list[Stage] = []
@@ -67,13 +71,20 @@ def count_av(prep: Prepared, tb: TieBreaker) -> Result:
         excluded.append(loser)
         totals[loser] = Fraction(0)
         live = set(continuing)
+        gains: dict[str, int | Fraction] = {}
+        lost: int | Fraction = 0
         for ranking, pos, w in piles.pop(loser):
-            nxt = next((i for i in range(pos + 1, len(ranking)) if ranking[i] in live), None)
-            if nxt is None:
-                non_transferable += w
+            for nxt in range(pos + 1, len(ranking)):
+                t = ranking[nxt]
+                if t in live:
+                    piles[t].append((ranking, nxt, w))
+                    gains[t] = gains.get(t, 0) + w
+                    break
             else:
-                piles[ranking[nxt]].append((ranking, nxt, w))
-                totals[ranking[nxt]] += w
+                lost += w
+        for t, gain in gains.items():
+            totals[t] += gain
+        non_transferable += lost
         action, kind, out = f"{names[loser]} excluded", StageKind.EXCLUSION, [loser]
 
     return Result(

@@ -81,7 +81,7 @@ class ScottishCount:
         parcels: list[dict[Key, int | Fraction]] = [{} for _ in self.ids]
         index = self.index
         for ranking, w in self.prep.groups.items():
-            r = tuple(index[c] for c in ranking)
+            r = tuple(map(index.__getitem__, ranking))
             counts[r[0]] += w
             parcels[r[0]][(r, 0)] = w
         for i, p in enumerate(parcels):
@@ -100,13 +100,20 @@ class ScottishCount:
             new_value = value_of(value)
             moved: dict[int, int | Fraction] = {}
             stuck: int | Fraction = 0
+            # Each receiving candidate's parcel at new_value, found once per parcel: looking
+            # it up by its Fraction key for every ranking hashed a Fraction each time, which
+            # was a third of the time of a count of 130,000 papers.
+            dests: dict[int, dict[Key, int | Fraction]] = {}
             for (r, pos), n in parcel.items():
                 for j in range(pos + 1, len(r)):
                     t = r[j]
                     if alive[t]:
-                        dest = piles[t].get(new_value)
+                        dest = dests.get(t)
                         if dest is None:
-                            dest = piles[t][new_value] = {}
+                            dest = piles[t].get(new_value)
+                            if dest is None:
+                                dest = piles[t][new_value] = {}
+                            dests[t] = dest
                         key = (r, j)
                         dest[key] = dest.get(key, 0) + n
                         moved[t] = moved.get(t, 0) + n
