@@ -121,8 +121,7 @@ def contest_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 ).select_related("principal")
             ),
             "in_room": contest.rules.channel != Channel.ONLINE,
-            "paper_waiting": poll is not None
-            and PaperCount.objects.filter(poll=poll, countersigned_at__isnull=True).exists(),
+            "paper_waiting": _paper_to_countersign(poll, roles),
             "turnout": poll.participations.count()
             if poll and is_secretary and poll.opened_at
             else None,
@@ -166,3 +165,14 @@ def receipt_check(request: HttpRequest, pk: int) -> HttpResponse:
             "closed": bool(polls),
         },
     )
+
+
+def _paper_to_countersign(poll: Poll | None, roles: set[str]) -> list[tuple[str, int]]:
+    """The paper counts an observer is asked to countersign, with names, so
+    they confirm what they saw counted in the room rather than sign blind."""
+    if poll is None or Membership.Role.OBSERVER not in roles:
+        return []
+    waiting = PaperCount.objects.filter(poll=poll, countersigned_at__isnull=True)
+    names = {str(c.pk): c.name for c in poll.candidates.all()}
+    labels = {"yes": "Yes", "no": "No", "abstain": "Blank papers"}
+    return [(names.get(c.choice) or labels.get(c.choice, c.choice), c.votes) for c in waiting]

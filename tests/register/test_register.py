@@ -84,6 +84,8 @@ def test_paper_counts_are_counted_once_an_observer_countersigns(
     with pytest.raises(NotAllowed):
         countersign_paper_counts(poll, by=sam)
     client.force_login(olive)
+    page = client.get(reverse("contest", args=[contest.pk])).content.decode()
+    assert "<li>Ann Archer: 2</li>" in page, "the observer sees what they countersign"
     client.post(reverse("countersign", args=[poll.pk]))
     sheet = poll.count(by=sam)
     totals = {sheet["names"][c]: v for c, v in sheet["stages"][0]["totals"].items()}
