@@ -16,20 +16,15 @@ from elections.exceptions import TellerError
 from elections.forms import CandidateForm, ContestForm, RulesForm, ScheduleForm
 from elections.models import AuditEvent, Body, Candidate, Contest, Membership
 from elections.models.audit import audit_actor_for
-from elections.views.access import contest_for
+from elections.views.access import _roles, contest_for
 
 SECRETARY = Membership.Role.SECRETARY
 
 
 def _body_for_secretary(request: HttpRequest, pk: int) -> Body:
     body = get_object_or_404(Body.objects.select_related("region__default_rules"), pk=pk)
-    user = request.user
-    if not user.is_authenticated:
-        raise PermissionDenied
-    if not (
-        user.is_superuser
-        or Membership.objects.active().filter(body=body, user=user, role=SECRETARY).exists()
-    ):
+    # Outsiders get 404 (`_roles`), as on every page of a body; its other people 403.
+    if SECRETARY not in _roles(request, body.pk):
         raise PermissionDenied
     return body
 
