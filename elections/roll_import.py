@@ -265,6 +265,7 @@ def _read_rows(
     plain_email = _PLAIN_EMAIL.fullmatch
     genders = _GENDER_WORDS
     advance = lines.advance
+    make = tuple.__new__  # RollRow(...) without NamedTuple's Python-level __new__
     for record in reader:
         line = advance()
         if not any(record):
@@ -310,7 +311,7 @@ def _read_rows(
                     )
         # Once anything is wrong no row will be applied, so none is kept.
         if errors_before == parsed.error_count == 0:
-            rows.append(RollRow(line, email, name, ward, gender))
+            rows.append(make(RollRow, (line, email, name, ward, gender)))
     return rows
 
 
@@ -420,23 +421,28 @@ def diff_roll(rows: Iterable[RollRow], existing: Iterable[Existing]) -> RollPlan
         if known is None or (person.active and person.membership_id and not known.active):
             by_email[person.email] = person
     plan = RollPlan()
+    # Locals and tuple.__new__ (which skips the Python-level __new__ that
+    # NamedTuple adds): this loop runs once per row of a 130,000-row file.
+    joining, updated, make = plan.joining.append, plan.updated.append, tuple.__new__
     in_file: set[str] = set()
+    unchanged = 0
     for row in rows:
         in_file.add(row.email)
         person = by_email.get(row.email)
         if person is None:
-            plan.joining.append(Joining(row, None, ()))
+            joining(make(Joining, (row, None, ())))
             continue
         changes = _account_changes(row, person)
         if person.membership_id is None or not person.active:
-            plan.joining.append(Joining(row, person, changes))
+            joining(make(Joining, (row, person, changes)))
             continue
         if row.ward != person.ward:
             changes = (*changes, Change("ward", person.ward, row.ward))
         if changes:
-            plan.updated.append(Updated(row, person, changes))
+            updated(make(Updated, (row, person, changes)))
         else:
-            plan.unchanged += 1
+            unchanged += 1
+    plan.unchanged = unchanged
     leaving = [
         person
         for person in by_email.values()
