@@ -273,8 +273,9 @@ def tables(results: dict[str, dict[str, Any]]) -> str:
                 ref = data["references"].get(f"{name}_{key}", {})
                 if "seconds" in ref:
                     same = "same" if ref["same_elected"] else ", ".join(ref["elected"])
+                    cpu = ref.get("cpu_seconds", 0)
                     out.append(
-                        f"| {label} | {name} | {ref['seconds']:.3f} ({ref.get('cpu_seconds', 0):.3f}) "
+                        f"| {label} | {name} | {ref['seconds']:.3f} ({cpu:.3f}) "
                         f"| {ref['ratio']:.1f}x ({ref.get('cpu_ratio', 0):.1f}x CPU) | {same} |"
                     )
                 elif "skipped" in ref:

@@ -86,6 +86,13 @@ def server_env(db_url: str, **extra: str) -> dict[str, str]:
     return env
 
 
+def flush_redis(url: str) -> None:
+    """Empty the benchmark's Redis database (its own number, never the tests' or dev's)."""
+    import redis
+
+    redis.Redis.from_url(url).flushdb()
+
+
 def setup_django(db_url: str, *, migrate: bool = True, **extra: str) -> None:
     """Point this process's Django at the benchmark database, and migrate it."""
     os.environ.update(server_env(db_url, **extra))

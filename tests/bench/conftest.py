@@ -15,6 +15,8 @@ import pytest
 from django.db import connection
 
 ROOT = Path(__file__).resolve().parents[2]
+# A Redis database of the smoke runs' own: each benchmark flushes the one it uses.
+REDIS_URL = os.environ.get("TELLER_TEST_BENCH_REDIS_URL", "redis://127.0.0.1:6379/10")
 
 
 def _server_url() -> str:

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import pytest
 
+from tests.bench.conftest import REDIS_URL
+
 pytestmark = pytest.mark.postgres
 
 
 def test_it_casts_every_ballot_once_and_reports_each_figure(run_bench) -> None:  # type: ignore[no-untyped-def]
-    report, stdout = run_bench("casting_bench.py", database="teller_bench_smoke_casting")
+    report, stdout = run_bench(
+        "casting_bench.py", "--redis-url", REDIS_URL, database="teller_bench_smoke_casting"
+    )
 
     assert report["voters"] == 300
     assert "receipts" in stdout

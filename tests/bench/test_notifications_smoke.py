@@ -3,13 +3,11 @@ a real Celery worker on Redis and the SMTP sinks, each delivered exactly once.""
 
 from __future__ import annotations
 
-import os
-
 import pytest
 
-pytestmark = pytest.mark.postgres
+from tests.bench.conftest import REDIS_URL
 
-REDIS_URL = os.environ.get("TELLER_TEST_BENCH_REDIS_URL", "redis://127.0.0.1:6379/10")
+pytestmark = pytest.mark.postgres
 
 
 def test_it_delivers_every_notice_once(run_bench) -> None:  # type: ignore[no-untyped-def]

@@ -5,11 +5,15 @@ from __future__ import annotations
 
 import pytest
 
+from tests.bench.conftest import REDIS_URL
+
 pytestmark = pytest.mark.postgres
 
 
 def test_it_counts_queries_and_serves_every_page(run_bench) -> None:  # type: ignore[no-untyped-def]
-    report, _ = run_bench("pages_bench.py", database="teller_bench_smoke_pages")
+    report, _ = run_bench(
+        "pages_bench.py", "--redis-url", REDIS_URL, database="teller_bench_smoke_pages"
+    )
 
     small, large = report["sizes"]["10"], report["sizes"]["60"]
     assert small["queries"] == large["queries"], "query counts grow with the contests"
