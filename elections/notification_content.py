@@ -61,6 +61,8 @@ def subject_and_body(notification: Notification) -> tuple[str, str]:
 
 def render_notification(notification: Notification) -> RenderedNotification:
     context = {**_context(notification), "recipient": notification.user}
+    if notification.kind == NotificationKind.INVITED:
+        context.update(_set_password_link(notification.user))
     subject, body = _subject_and_body(context)
     context.update(subject=subject, body=body)
     return RenderedNotification(
@@ -69,6 +71,29 @@ def render_notification(notification: Notification) -> RenderedNotification:
         html=render_to_string("notifications/email.html", context),
         link=context["link"],
     )
+
+
+def _set_password_link(user: Any) -> dict[str, str]:
+    """An invitation to someone with no password yet links to setting one.
+
+    The key is made here, at delivery, not when the notice is written: no
+    working key waits in the outbox, and it lasts PASSWORD_RESET_TIMEOUT from
+    the email. Setting the password spends it. Email only: the inbox is read
+    by someone already logged in.
+    """
+    if user.has_usable_password():
+        return {}
+    # Imported here: allauth's forms module builds its machinery at import,
+    # which the inbox and other notices never need.
+    from allauth.account.forms import default_token_generator
+    from allauth.account.utils import user_pk_to_url_str
+
+    key = default_token_generator.make_token(user)
+    path = reverse(
+        "account_reset_password_from_key",
+        kwargs={"uidb36": user_pk_to_url_str(user), "key": key},
+    )
+    return {"link": absolute(path), "link_label": "Set your password"}
 
 
 def build_email(
