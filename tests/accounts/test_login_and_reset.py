@@ -73,3 +73,12 @@ def test_it_resets_a_password_by_email(client, alice, mailoutbox):
     assert client.login(email=alice.email, password=new)
     alice.refresh_from_db()
     assert alice.check_password(new)
+
+
+@pytest.mark.django_db
+def test_the_login_page_labels_its_fields_and_offers_no_sign_up(client):
+    page = client.get(reverse("account_login")).content.decode()
+    assert '<label for="id_login"' in page
+    assert '<label for="id_password"' in page
+    assert "sign up" not in page.lower()
+    assert "secretary" in page
