@@ -79,11 +79,12 @@ class ScottishCount:
         one = Fraction(1)
         counts = [0] * len(self.ids)
         parcels: list[dict[Key, int | Fraction]] = [{} for _ in self.ids]
-        index = self.index
+        get = self.index.__getitem__
         for ranking, w in self.prep.groups.items():
-            r = tuple(map(index.__getitem__, ranking))
-            counts[r[0]] += w
-            parcels[r[0]][(r, 0)] = w
+            r = tuple(map(get, ranking))
+            first = r[0]
+            counts[first] += w
+            parcels[first][r, 0] = w
         for i, p in enumerate(parcels):
             if p:
                 self.piles[i][one] = p
