@@ -9,6 +9,7 @@ was deleted" redirect, so a wrong region is never mistaken for a typo.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from django.contrib import admin, messages
@@ -218,8 +219,10 @@ class ContestAdmin(OfficeModelAdmin):
         except ValueError:
             raise Http404 from None
         initial: dict[str, Any] = {}
-        if request.method == "GET" and request.GET.get("complaint", "").isdigit():
-            initial["complaint"] = int(request.GET["complaint"])
+        if request.method == "GET" and "complaint" in request.GET:
+            # Not isdigit(): "²" passes it and int() refuses it (a 500).
+            with contextlib.suppress(ValueError):
+                initial["complaint"] = int(request.GET["complaint"])
         form = RulingForm(request.POST or None, contest=contest, kind=ruling_kind, initial=initial)
         if request.method == "POST" and form.is_valid():
             try:

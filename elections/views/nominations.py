@@ -6,7 +6,7 @@ from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -26,6 +26,10 @@ class StandForm(forms.Form):
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         if not contest.rules.show_affiliation:
             del self.fields["affiliation"]
+
+
+class WithdrawForm(forms.Form):
+    reason = forms.CharField(label="Reason", required=False)
 
 
 class RejectForm(forms.Form):
@@ -108,8 +112,13 @@ def withdraw(request: HttpRequest, pk: int) -> HttpResponse:
     candidate, contest = _candidate(request, pk)
     if candidate.user_id != request.user.pk and not contest.can_administer(request.user):
         raise PermissionDenied
+    # Read through a form: a NUL character in a raw reason reached the audit
+    # trail and PostgreSQL refused it (a 500). A browser never sends one.
+    form = WithdrawForm(request.POST)
+    if not form.is_valid():
+        return HttpResponseBadRequest("The reason given is not valid text.")
     try:
-        candidate.withdraw(by=request.user, reason=request.POST.get("reason", ""))
+        candidate.withdraw(by=request.user, reason=form.cleaned_data["reason"])
     except TellerError as error:
         messages.error(request, str(error))
     else:

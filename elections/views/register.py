@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -23,14 +23,24 @@ def _poll(request: HttpRequest, pk: int, role: str) -> Poll:
     return poll
 
 
+def _person(raw: str) -> User:
+    """The person a register post names; anything but a number names nobody
+    (passed to the query as it was, "abc" raised a ValueError: a 500)."""
+    try:
+        pk = int(raw)
+    except ValueError:
+        raise Http404("No such person.") from None
+    return get_object_or_404(User, pk=pk)
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def register(request: HttpRequest, pk: int) -> HttpResponse:
     poll = _poll(request, pk, Membership.Role.SECRETARY)
     if request.method == "POST":
-        voter = get_object_or_404(User, pk=request.POST.get("voter") or 0)
+        voter = _person(request.POST.get("voter") or "0")
         proxy_id = request.POST.get("proxy")
-        proxy = get_object_or_404(User, pk=proxy_id) if proxy_id else None
+        proxy = _person(proxy_id) if proxy_id else None
         try:
             mark_in_person(poll.pk, voter, by=request.user, proxy=proxy)
         except (BallotRefused, TellerError) as error:

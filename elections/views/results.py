@@ -145,10 +145,13 @@ def ballots_blt_download(request: HttpRequest, pk: int) -> HttpResponse:
     raw = request.GET.get("round")
     if raw is None:
         poll = polls.last()
-    elif raw.isdigit():
-        poll = polls.filter(number=int(raw)).first()
     else:
-        poll = None
+        # Not isdigit(): "²" passes it and int() refuses it (a 500), as it
+        # refuses a number of more than 4,300 digits.
+        try:
+            poll = polls.filter(number=int(raw)).first()
+        except ValueError:
+            poll = None
     if poll is None:
         raise Http404("No counted round by that number.")
     suffix = f"-round-{poll.number}.blt" if contest.polls.count() > 1 else ".blt"
