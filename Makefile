@@ -23,7 +23,8 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	DEBUG=1 $(PY) manage.py migrate --noinput
 	DEBUG=1 $(PY) manage.py load_demo
-	DEBUG=1 TELLER_SWEEP_SECONDS=15 $(PY) manage.py devserver 127.0.0.1:8000
+	@echo "Demo only: officials are not asked for a second factor (TELLER_REQUIRE_MFA_FOR_ROLES=0)."
+	DEBUG=1 TELLER_REQUIRE_MFA_FOR_ROLES=0 TELLER_SWEEP_SECONDS=15 $(PY) manage.py devserver 127.0.0.1:8000
 
 test: $(STAMP) $(AXE)
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
