@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django import forms
+from django.utils import timezone
 
 from elections.models import Candidate, Contest, RuleSet
 from elections.services.receipts import looks_like_receipt
@@ -43,10 +45,25 @@ class ScheduleForm(forms.Form):
         label="Closes", widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
     )
 
+    # A timetable a group could mean: not already over, not years away, not
+    # a poll longer than a month (a typo in the year is caught here).
+    MAX_AHEAD = timedelta(days=366)
+    MAX_LENGTH = timedelta(days=31)
+
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        if data.get("opens_at") and data.get("closes_at") and data["closes_at"] <= data["opens_at"]:
+        opens, closes = data.get("opens_at"), data.get("closes_at")
+        if not (opens and closes):
+            return data
+        now = timezone.now()
+        if closes <= opens:
             self.add_error("closes_at", "The poll must close after it opens.")
+        elif closes <= now:
+            self.add_error("closes_at", "That closing time has already passed.")
+        elif opens > now + self.MAX_AHEAD:
+            self.add_error("opens_at", "A poll can be scheduled up to a year ahead.")
+        elif closes - opens > self.MAX_LENGTH:
+            self.add_error("closes_at", "A poll can stay open for a month at most.")
         return data
 
 

@@ -127,3 +127,31 @@ def test_a_member_cannot_reach_the_secretarys_pages(client, alice, body, draft):
     assert response.status_code == HTTPStatus.FORBIDDEN
     draft.refresh_from_db()
     assert draft.state == ContestState.DRAFT
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "opens,closes,message",
+    [
+        (-3, -1, "already passed"),
+        (24 * 400, 24 * 401, "up to a year ahead"),
+        (1, 24 * 40, "a month at most"),
+        (5, 2, "close after it opens"),
+    ],
+)
+def test_the_schedule_form_refuses_a_timetable_nobody_means(
+    client, sam, draft, opens, closes, message
+):
+    draft.open_nominations(by=sam)
+    Candidate.add(draft, by=sam, name="Ann Archer")
+    draft.finalise_ballot(by=sam)
+    client.force_login(sam)
+    now = timezone.localtime()
+    fmt = "%Y-%m-%dT%H:%M"
+    response = client.post(reverse("schedule", args=[draft.pk]), {
+        "opens_at": (now + timedelta(hours=opens)).strftime(fmt),
+        "closes_at": (now + timedelta(hours=closes)).strftime(fmt),
+    })  # fmt: skip
+    assert response.status_code == HTTPStatus.OK
+    assert message in response.content.decode()
+    assert not draft.polls.exists()
