@@ -38,11 +38,11 @@ def log_in(trip: Journey, user: User) -> None:
     """Logs in through allauth's form, and its code step where the user has one."""
     page = trip.page
     trip.goto("/")  # the home page sends a visitor to log in
-    expect(page.get_by_role("heading", name="Sign In")).to_be_visible()
+    expect(page.get_by_role("heading", name="Log in")).to_be_visible()
     trip.check("log in")
     page.get_by_label("Email").fill(user.email)
     page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Sign In").click()
+    page.get_by_role("button", name="Log in").click()
     if Authenticator.objects.filter(user=user, type=Authenticator.Type.TOTP).exists():
         code = page.get_by_label("Code")
         expect(code).to_be_visible()
