@@ -209,9 +209,11 @@ def main(argv: list[str] | None = None) -> int:
                 f"  cast is {cast['of_floor']:.0%} of the floor's rate, "
                 f"{cast['of_database']:.0%} of the database's"
             )
+            answered = cast["statuses"].get("200", 0)
             common.check(
                 cast["statuses"] == {"200": len(share)},
-                f"every cast at {level} answered 200",
+                f"all {len(share)} voters at {level} cast within the time limit, each "
+                f"answered 200 ({answered} were)",
                 failures,
             )
 

@@ -119,7 +119,8 @@ def notifications_panel(data: dict[str, Any]) -> Panel:
     ref = data["reference"]
     bars = [
         Bar("outbox → Celery → SMTP", data["per_second"],
-            f"{data['per_second']:.0f}/s, all in {data['delivery_s']:.0f} s", ours=True),
+            f"{data['per_second']:.0f}/s, {data['delivered']:,} in {data['delivery_s']:.0f} s",
+            ours=True),
         Bar("smtplib to the same sinks", ref["per_second"], f"{ref['per_second']:.0f}/s"),
     ]  # fmt: skip
     return Panel(
@@ -204,6 +205,12 @@ def render(panels: list[Panel]) -> str:
     )
 
 
+def _load_avg(machine: dict[str, Any]) -> str:
+    """The 1-minute load average at the start of the run, else at its end."""
+    load = machine.get("load_average_at_start") or machine.get("load_average") or ["?"]
+    return str(load[0])
+
+
 def _ms(value: float) -> str:
     return f"{value:,.0f} ms" if value >= 10 else f"{value:.1f} ms"
 
@@ -215,7 +222,7 @@ def tables(results: dict[str, dict[str, Any]]) -> str:
         m = data["machine"]
         out += [
             f"### Casting ({data['voters']:,} voters, gunicorn {data['gunicorn']['workers']} "
-            f"workers; run {m['when']}, load average {m.get('load_average')})",
+            f"workers; run {m['when']}, load average {_load_avg(m)})",
             "",
             "| concurrent voters | casting | p50 | p99 | floor of the stack | raw SQL "
             "(database) | casting / floor | database's share of a cast | queries per cast |",
@@ -236,7 +243,8 @@ def tables(results: dict[str, dict[str, Any]]) -> str:
         heads = [f"queries at {s['contests']:,} contests" for s in sizes]
         heads += [f"rate, p99 at {s['contests']:,} contests" for s in sizes]
         out += [
-            f"### Pages ({data['concurrency']} concurrent members)",
+            f"### Pages ({data['concurrency']} concurrent members, gunicorn 4 workers; run "
+            f"{data['machine']['when']}, load average {_load_avg(data['machine'])})",
             "",
             "| page | " + " | ".join(heads) + " |",
             "| --- |" + " --- |" * len(heads),
@@ -253,7 +261,8 @@ def tables(results: dict[str, dict[str, Any]]) -> str:
     if (data := results.get("counting")) is not None:
         out += [
             f"### Counting ({data['ballots']:,} ballots, {data['distinct_rankings']:,} distinct "
-            f"rankings, {data['candidates']} candidates, STV for {data['seats']} seats)",
+            f"rankings, {data['candidates']} candidates, STV for {data['seats']} seats; run "
+            f"{data['machine']['when']}, load average {_load_avg(data['machine'])})",
             "",
             "| method | contender | seconds (CPU) | ours is faster by | elected |",
             "| --- | --- | --- | --- | --- |",
@@ -285,12 +294,14 @@ def tables(results: dict[str, dict[str, Any]]) -> str:
         ref = data["reference"]
         out += [
             f"### Notifications ({data['members']:,} 'ballot open' emails, Celery "
-            f"concurrency {data['concurrency']}, {data.get('sinks', 1)} SMTP sink processes)",
+            f"concurrency {data['concurrency']}, {data.get('sinks', 1)} SMTP sink processes; run "
+            f"{data['machine']['when']}, load average {_load_avg(data['machine'])})",
             "",
-            "| outbox written | all delivered | rate | smtplib to the same sinks | "
+            "| outbox written | delivered | rate | smtplib to the same sinks | "
             "recipients | sent twice | rows |",
             "| --- | --- | --- | --- | --- | --- | --- |",
-            f"| {data['outbox_write_s']} s | {data['delivery_s']} s | {data['per_second']}/s | "
+            f"| {data['outbox_write_s']} s | {data['delivered']:,} of {data['members']:,} in "
+            f"{data['delivery_s']} s | {data['per_second']}/s | "
             f"{ref['per_second']}/s ({data['of_reference']:.0%}) | {data['recipients']:,} | "
             f"{data['twice_or_more']} | {data['statuses']} |",
             "",

@@ -35,6 +35,8 @@ if str(ROOT) not in sys.path:
 
 # The PostgreSQL server the benchmarks use; only its database name is replaced.
 DEFAULT_SERVER = "postgres://postgres@127.0.0.1:5432/postgres"
+# The machine's load when the benchmark started, before it added its own.
+LOAD_AT_START = os.getloadavg()
 DEFAULT_REDIS = "redis://127.0.0.1:6379/12"
 
 
@@ -284,7 +286,9 @@ def machine() -> dict[str, Any]:
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "commit": commit,
         "cpus": os.cpu_count(),
-        # Other work on the machine skews every figure; the load says how much there was.
+        # Other work on the machine skews every figure; the load says how much there was
+        # (at the start, from others; at the end, with the benchmark's own).
+        "load_average_at_start": [round(x, 2) for x in LOAD_AT_START],
         "load_average": [round(x, 2) for x in os.getloadavg()],
         "python": platform.python_version(),
         "platform": platform.platform(terse=True),
