@@ -93,11 +93,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--database", default="teller_bench_casting")
     p.add_argument("--smoke", action="store_true", help="a few hundred voters, quickly")
     p.add_argument("--time-limit", type=float, default=300, help="seconds per run, at most")
+    p.add_argument("--slices", type=int, default=5, help="turns each run is taken in")
     p.add_argument("--redis-url", default=common.DEFAULT_REDIS, help="the cache, as in production")
     p.add_argument("--json-out", type=Path)
     args = p.parse_args(argv)
     if args.smoke:
-        args.voters, args.levels, args.workers = 300, "10,30", 2
+        args.voters, args.levels, args.workers, args.slices = 300, "10,30", 2, 2
     levels = [int(x) for x in args.levels.split(",")]
 
     db_url = common.database_url(args.database)
@@ -124,6 +125,7 @@ def main(argv: list[str] | None = None) -> int:
         "voters": args.voters,
         "candidates": args.candidates,
         "gunicorn": {"workers": args.workers, "threads": args.threads},
+        "slices": args.slices,
         "levels": {},
     }
     failures: list[str] = []
@@ -142,53 +144,60 @@ def main(argv: list[str] | None = None) -> int:
         pairs = list(zip(world["voters"], world["forms"], strict=True))
         for level, share in zip(levels, _split(pairs, len(levels)), strict=True):
             http = {
-                "kind": "http", "concurrency": level, "time_limit": args.time_limit,
+                "kind": "http", "concurrency": level, "time_limit": args.time_limit / args.slices,
                 "close": not keep_alive,
             }  # fmt: skip
-            floor = common.summarise(
-                common.run_load(
-                    {
-                        **http,
-                        "url": f"{base}/bench/floor/",
-                        "items": [{"cookies": v.cookies} for v, _ in share],
-                    },
-                    workdir / f"floor-{level}",
+            # The three runs go in turns, a slice of the voters each, so that other work
+            # on the machine that comes and goes weighs on all three alike.
+            outs: dict[str, list[dict[str, Any]]] = {"floor": [], "cast": [], "database": []}
+            for n, part in enumerate(_split(share, args.slices)):
+                outs["floor"].append(
+                    common.run_load(
+                        {
+                            **http,
+                            "url": f"{base}/bench/floor/",
+                            "items": [{"cookies": v.cookies} for v, _ in part],
+                        },
+                        workdir / f"floor-{level}-{n}",
+                    )
                 )
-            )
-            cast = common.summarise(
-                common.run_load(
-                    {
-                        **http,
-                        "url": cast_url,
-                        "method": "POST",
-                        "items": [{"cookies": v.cookies, "data": f} for v, f in share],
-                    },
-                    workdir / f"cast-{level}",
+                outs["cast"].append(
+                    common.run_load(
+                        {
+                            **http,
+                            "url": cast_url,
+                            "method": "POST",
+                            "items": [{"cookies": v.cookies, "data": f} for v, f in part],
+                        },
+                        workdir / f"cast-{level}-{n}",
+                    )
                 )
-            )
-            statements = [
-                [
-                    [world["sql_participation"], [world["ref_poll"], v.id, v.id]],
+                statements = [
                     [
-                        world["sql_inbox"],
-                        [world["ref_poll"], json.dumps([1, 2]), f"{v.id:064x}"],
-                    ],
+                        [world["sql_participation"], [world["ref_poll"], v.id, v.id]],
+                        [
+                            world["sql_inbox"],
+                            [world["ref_poll"], json.dumps([1, 2]), f"{v.id:064x}"],
+                        ],
+                    ]
+                    for v, _ in part
                 ]
-                for v, _ in share
-            ]
-            database = common.summarise(
-                common.run_load(
-                    {
-                        "kind": "sql",
-                        "dsn": db_url,
-                        "concurrency": level,
-                        # As many connections as gunicorn holds: one per worker thread.
-                        "connections": args.workers * args.threads,
-                        "time_limit": args.time_limit,
-                        "items": statements,
-                    },
-                    workdir / f"sql-{level}",
+                outs["database"].append(
+                    common.run_load(
+                        {
+                            "kind": "sql",
+                            "dsn": db_url,
+                            "concurrency": level,
+                            # As many connections as gunicorn holds: one per worker thread.
+                            "connections": args.workers * args.threads,
+                            "time_limit": args.time_limit / args.slices,
+                            "items": statements,
+                        },
+                        workdir / f"sql-{level}-{n}",
+                    )
                 )
+            floor, cast, database = (
+                common.summarise(common.merge_loads(outs[k])) for k in ("floor", "cast", "database")
             )
             cast["of_floor"] = round(cast["per_second"] / floor["per_second"], 3)
             cast["of_database"] = round(cast["per_second"] / database["per_second"], 3)

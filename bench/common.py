@@ -326,6 +326,21 @@ def run_load(job: dict[str, Any], workdir: Path, timeout: float = 900) -> dict[s
     return json.loads(out_file.read_text())
 
 
+def merge_loads(outs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Several runs of the load generator as one: latencies joined, times and counts added."""
+    merged: dict[str, Any] = {"elapsed": 0.0, "latencies": [], "statuses": {}, "errors": {}}
+    for out in outs:
+        merged["elapsed"] += out["elapsed"]
+        merged["latencies"] += out["latencies"]
+        for key in ("statuses", "errors"):
+            for name, n in out.get(key, {}).items():
+                merged[key][name] = merged[key].get(name, 0) + n
+        for key in ("app_ms", "db_ms", "queries"):
+            if key in out:
+                merged[key] = merged.get(key, 0) + out[key]
+    return merged
+
+
 def summarise(out: dict[str, Any]) -> dict[str, Any]:
     """A load generator's output as figures: rate, percentiles, statuses, server timing."""
     figures: dict[str, Any] = latency_summary(out["latencies"], out["elapsed"])
