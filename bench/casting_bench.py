@@ -94,11 +94,15 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--smoke", action="store_true", help="a few hundred voters, quickly")
     p.add_argument("--time-limit", type=float, default=300, help="seconds per run, at most")
     p.add_argument("--slices", type=int, default=5, help="turns each run is taken in")
+    p.add_argument("--open-share", type=float, default=0.2, help="voters kept for the open loop")
+    p.add_argument(
+        "--open-load", type=float, default=0.7, help="open loop's rate, of the top level's"
+    )
     p.add_argument("--redis-url", default=common.DEFAULT_REDIS, help="the cache, as in production")
     p.add_argument("--json-out", type=Path)
     args = p.parse_args(argv)
     if args.smoke:
-        args.voters, args.levels, args.workers, args.slices = 300, "10,30", 2, 2
+        args.voters, args.levels, args.workers, args.slices = 375, "10,30", 2, 2
     levels = [int(x) for x in args.levels.split(",")]
 
     db_url = common.database_url(args.database)
@@ -142,6 +146,9 @@ def main(argv: list[str] | None = None) -> int:
             workdir / "warm",
         )
         pairs = list(zip(world["voters"], world["forms"], strict=True))
+        # Some voters are kept for the open loop at the end; the rest split between levels.
+        reserved = int(len(pairs) * args.open_share)
+        open_pairs, pairs = pairs[:reserved], pairs[reserved:]
         for level, share in zip(levels, _split(pairs, len(levels)), strict=True):
             http = {
                 "kind": "http", "concurrency": level, "time_limit": args.time_limit / args.slices,
@@ -226,7 +233,33 @@ def main(argv: list[str] | None = None) -> int:
                 failures,
             )
 
+        if open_pairs:
+            # Voters arriving at a steady rate below what casting can take, at most the top
+            # level in flight: the latency a voter sees when the machine is not saturated.
+            top_rate = report["levels"][str(levels[-1])]["cast"]["per_second"]
+            rate = max(1.0, args.open_load * top_rate)
+            opened = common.summarise(
+                common.run_load(
+                    {
+                        "kind": "http", "url": cast_url, "method": "POST",
+                        "concurrency": levels[-1], "rate": rate,
+                        "time_limit": args.time_limit, "close": not keep_alive,
+                        "items": [{"cookies": v.cookies, "data": f} for v, f in open_pairs],
+                    },
+                    workdir / "open",
+                )
+            )  # fmt: skip
+            opened["offered_per_second"] = round(rate, 1)
+            report["open"] = opened
+            print(
+                f"\nOpen loop: {len(open_pairs)} voters arriving at {rate:.1f}/s "
+                f"({args.open_load:.0%} of the rate at {levels[-1]}), at most {levels[-1]} "
+                f"in flight:\n  cast {opened['per_second']:8.1f}/s  p50 {opened['p50_ms']:7.1f} ms"
+                f"  p99 {opened['p99_ms']:7.1f} ms  {opened['statuses']}"
+            )
+
     cast_ok = sum(lv["cast"]["statuses"].get("200", 0) for lv in report["levels"].values())
+    cast_ok += report.get("open", {}).get("statuses", {}).get("200", 0)
     written = Participation.objects.filter(poll_id=world["poll"]).count()
     inboxed = InboxBallot.objects.filter(poll_id=world["poll"]).count()
     connection.close()
@@ -248,6 +281,14 @@ def main(argv: list[str] | None = None) -> int:
         f"at {levels[-1]} voters p99 is {top['cast']['p99_ms']} ms (target {TARGET_P99_MS:g})",
         failures,
     )
+    if "open" in report:
+        common.check(
+            report["open"]["p99_ms"] < TARGET_P99_MS,
+            f"voters arriving at {report['open']['offered_per_second']}/s, at most "
+            f"{levels[-1]} in flight: p99 is {report['open']['p99_ms']} ms "
+            f"(target {TARGET_P99_MS:g})",
+            failures,
+        )
     report["db_share"] = top["cast"].get("db_share")
     report["missed"] = failures
     report["setup_s"] = round(setup_s, 1)

@@ -4,7 +4,9 @@
 
 A job is a list of items and a concurrency: that many coroutines each take the next item
 and send it, until the items run out (a closed loop: each simulated voter waits for its
-answer before the next voter behind it starts). Two kinds of job:
+answer before the next voter behind it starts). With ``rate``, an open loop instead: the
+items arrive at that many a second, at most ``concurrency`` in flight, and each latency
+counts from the item's arrival. Two kinds of job:
 
 - ``http``: one request per item to gunicorn on 127.0.0.1, the item's cookies in a Cookie
   header and its form, if any, posted urlencoded. The Server-Timing header the benchmark
@@ -66,33 +68,60 @@ async def run_http(job: dict[str, Any]) -> dict[str, Any]:
         connector=connector, timeout=timeout, cookie_jar=aiohttp.DummyCookieJar()
     ) as session:
 
+        async def send(item: dict[str, Any], since: float) -> None:
+            """One request; its latency counts from ``since`` (when it was due)."""
+            cookies = "; ".join(f"{k}={v}" for k, v in item.get("cookies", {}).items())
+            headers = {"Cookie": cookies} if cookies else {}
+            try:
+                async with session.request(
+                    method, item.get("url", url), data=item.get("data"), headers=headers,
+                    allow_redirects=False,
+                ) as response:  # fmt: skip
+                    await response.read()
+                    elapsed = time.perf_counter() - since
+                    statuses[response.status] += 1
+                    app, db, queries = _timing(response.headers.get("Server-Timing"))
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                errors[type(exc).__name__] += 1
+                return
+            latencies.append(elapsed)
+            sums["app_ms"] += app
+            sums["db_ms"] += db
+            sums["queries"] += queries
+
         async def voter() -> None:
             for item in next_item:
                 if time.monotonic() > deadline:
                     return
-                cookies = "; ".join(f"{k}={v}" for k, v in item.get("cookies", {}).items())
-                headers = {"Cookie": cookies} if cookies else {}
-                target = item.get("url", url)
-                started = time.perf_counter()
-                try:
-                    async with session.request(
-                        method, target, data=item.get("data"), headers=headers,
-                        allow_redirects=False,
-                    ) as response:  # fmt: skip
-                        await response.read()
-                        elapsed = time.perf_counter() - started
-                        statuses[response.status] += 1
-                        app, db, queries = _timing(response.headers.get("Server-Timing"))
-                except (aiohttp.ClientError, TimeoutError) as exc:
-                    errors[type(exc).__name__] += 1
-                    continue
-                latencies.append(elapsed)
-                sums["app_ms"] += app
-                sums["db_ms"] += db
-                sums["queries"] += queries
+                await send(item, time.perf_counter())
+
+        async def arrivals(rate: float) -> None:
+            # An open loop: voters arrive at a steady rate whether or not earlier ones
+            # have been answered, at most `concurrency` in flight. Each latency counts
+            # from when the voter arrived, so time spent waiting for a slot is in it.
+            slots = asyncio.Semaphore(job["concurrency"])
+            tasks = []
+
+            async def arrive(item: dict[str, Any], due: float) -> None:
+                async with slots:
+                    await send(item, due)
+
+            first = time.perf_counter()
+            for i, item in enumerate(items):
+                due = first + i / rate
+                pause = due - time.perf_counter()
+                if pause > 0:
+                    await asyncio.sleep(pause)
+                if time.monotonic() > deadline:
+                    break
+                tasks.append(asyncio.create_task(arrive(item, due)))
+            await asyncio.gather(*tasks)
 
         started = time.perf_counter()
-        await asyncio.gather(*(voter() for _ in range(job["concurrency"])))
+        if job.get("rate"):
+            await arrivals(job["rate"])
+        else:
+            await asyncio.gather(*(voter() for _ in range(job["concurrency"])))
         elapsed = time.perf_counter() - started
     return {
         "elapsed": elapsed,

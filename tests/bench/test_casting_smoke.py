@@ -1,4 +1,5 @@
-"""The casting benchmark still runs: 300 voters, gunicorn, the floor and the raw-SQL reference."""
+"""The casting benchmark still runs: 375 voters, gunicorn, the floor, the raw-SQL reference
+and the open loop."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ def test_it_casts_every_ballot_once_and_reports_each_figure(run_bench) -> None: 
         "casting_bench.py", "--redis-url", REDIS_URL, database="teller_bench_smoke_casting"
     )
 
-    assert report["voters"] == 300
+    assert report["voters"] == 375
     assert "receipts" in stdout
     for level in ("10", "30"):
         figures = report["levels"][level]
@@ -25,5 +26,8 @@ def test_it_casts_every_ballot_once_and_reports_each_figure(run_bench) -> None: 
         assert cast["per_second"] > 0 and cast["p99_ms"] >= cast["p50_ms"] > 0
         assert 0 < cast["db_share"] < 1
         assert cast["of_floor"] > 0 and cast["of_database"] > 0
+    opened = report["open"]
+    assert opened["statuses"] == {"200": 75}, "the open loop's voters cast once each"
+    assert opened["offered_per_second"] > 0 and opened["p99_ms"] >= opened["p50_ms"] > 0
     # Only the targets may be missed in a smoke run; the receipts must all match.
     assert not [m for m in report["missed"] if "receipts" in m or "answered" in m]
