@@ -66,6 +66,11 @@ def casting_panel(data: dict[str, Any]) -> Panel:
                 f"{floor['per_second']:.0f}/s"),
             Bar(f"raw SQL (database), {level}", db["per_second"], f"{db['per_second']:.0f}/s"),
         ]  # fmt: skip
+    if (o := data.get("open")) is not None:
+        bars.append(
+            Bar("cast, open loop", o["per_second"],
+                f"{o['per_second']:.0f}/s arriving, p99 {o['p99_ms']:.0f} ms", ours=True)
+        )  # fmt: skip
     return Panel(
         "Casting: ballots per second through gunicorn",
         f"{data['voters']:,} voters, each casting once; references in the same run",
@@ -237,6 +242,13 @@ def tables(results: dict[str, dict[str, Any]]) -> str:
                 f"({c.get('db_ms_mean')} of {c.get('server_ms_mean')} ms) | "
                 f"{c.get('queries_mean')} |"
             )
+        if (o := data.get("open")) is not None:
+            out += [
+                "",
+                f"Open loop: {o['count']:,} voters arriving at {o['offered_per_second']}/s, at "
+                f"most {list(data['levels'])[-1]} in flight: p50 {_ms(o['p50_ms'])}, p90 "
+                f"{_ms(o['p90_ms'])}, p99 {_ms(o['p99_ms'])}, {o['statuses']}.",
+            ]
         out.append("")
     if (data := results.get("pages")) is not None:
         sizes = list(data["sizes"].values())
