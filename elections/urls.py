@@ -16,6 +16,13 @@ from elections.views import roll as roll_views
 
 urlpatterns = [
     path("", member.home, name="home"),
+    path(
+        "contests/upcoming/",
+        member.contest_list,
+        {"section": "upcoming"},
+        name="upcoming_contests",
+    ),
+    path("contests/past/", member.contest_list, {"section": "decided"}, name="past_contests"),
     path("contests/<int:pk>/", member.contest_detail, name="contest"),
     path("contests/<int:pk>/results/", results.results, name="results"),
     path("contests/<int:pk>/results/print/", results.results_print, name="results_print"),

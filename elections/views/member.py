@@ -1,9 +1,23 @@
-"""What a member sees: their contests, a contest, their receipt."""
+"""What a member sees: their contests (home, and all upcoming or past), a contest, their receipt."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth.decorators import login_required
-from django.db.models import Prefetch
+from django.core.paginator import Paginator
+from django.db.models import (
+    Count,
+    Exists,
+    F,
+    OuterRef,
+    Prefetch,
+    QuerySet,
+    Subquery,
+    Window,
+    prefetch_related_objects,
+)
+from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.debug import sensitive_post_parameters
@@ -27,57 +41,126 @@ from elections.views.access import contest_for
 
 _OPEN = (ContestState.POLLING,)
 _UPCOMING = (ContestState.DRAFT, ContestState.NOMINATIONS, ContestState.READY)
+_DECIDED = tuple(s for s in ContestState if s not in _OPEN + _UPCOMING)
+
+# How much of each list the home page shows, the rest a link away, so that the page costs
+# the same with ten contests or thousands. Every open contest is shown: each may need a vote.
+HOME_UPCOMING = 10
+HOME_DECIDED = 10
+HOME_VOTES = 10
+LIST_PAGE_SIZE = 25
+SECTIONS = {
+    "upcoming": {"title": "Coming up", "empty": "Nothing scheduled."},
+    "decided": {"title": "Past contests", "empty": "No results yet."},
+}
+
+
+def _section(user: object, section: str) -> QuerySet[Contest]:
+    """The member's contests in one section of the home page, in the order it lists them:
+    open ones newest first, upcoming ones soonest to open first, decided ones latest
+    decided first."""
+    visible = Contest.objects.visible_to(user).select_related("body")
+    if section == "open":
+        return visible.filter(state__in=_OPEN)
+    polls = Poll.objects.filter(contest=OuterRef("pk"))
+    if section == "upcoming":
+        opens = Subquery(polls.order_by("number").values("opens_at")[:1])
+        return (
+            visible.filter(state__in=_UPCOMING)
+            .annotate(opens=opens)
+            .order_by(F("opens").asc(nulls_last=True), "-created_at", "-pk")
+        )
+    # Decided when quashed, else declared, else when its last poll closed.
+    closed = Subquery(polls.order_by("-number").values("closed_at")[:1])
+    return (
+        visible.filter(state__in=_DECIDED)
+        .annotate(decided=Coalesce("quashed_at", "declared_at", closed, "created_at"))
+        .order_by("-decided", "-pk")
+    )
+
+
+def _first(contests: QuerySet[Contest], n: int) -> tuple[list[Contest], int]:
+    """The first ``n`` contests and how many there are in all, in one query: the count is
+    a window over every matching row, computed before the limit."""
+    shown = list(contests.annotate(in_all=Window(Count("pk")))[:n])
+    return shown, shown[0].in_all if shown else 0
+
+
+def _rows(
+    user: object,
+    contests: list[Contest],
+    held: dict[int, list[ProxyAppointment]] | None = None,
+) -> list[dict[str, Any]]:
+    """A card for each contest: its latest poll and whether the member voted in it (and
+    in any of its polls), with one query for all their polls."""
+    voted = Exists(Participation.objects.filter(poll=OuterRef("pk"), voter=user))
+    polls = Poll.objects.order_by("number").annotate(voted=voted)
+    prefetch_related_objects(contests, Prefetch("polls", queryset=polls))
+    rows = []
+    for contest in contests:
+        polls_ = list(contest.polls.all())
+        poll = polls_[-1] if polls_ else None
+        rows.append({
+            "contest": contest,
+            "poll": poll,
+            "voted": poll is not None and poll.voted,
+            "took_part": any(p.voted for p in polls_),
+            "proxy_for": (held or {}).get(contest.pk, []),
+        })  # fmt: skip
+    return rows
 
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
-    contests = list(
-        Contest.objects.visible_to(request.user)
-        .select_related("body", "rules")
-        .prefetch_related(Prefetch("polls", queryset=Poll.objects.order_by("number")))
-    )
-    voted = set(Participation.objects.filter(voter=request.user).values_list("poll_id", flat=True))
-    secretary_of = set(
-        Membership.objects.active()
-        .filter(user=request.user, role=Membership.Role.SECRETARY)
-        .values_list("body_id", flat=True)
-    )
-    appointments = _appointments(request.user)
+    user = request.user
+    appointments = _appointments(user)
     held: dict[int, list[ProxyAppointment]] = {}
     for appointment in appointments["held"]:
         held.setdefault(appointment.contest_id, []).append(appointment)
-    rows = []
-    for contest in contests:
-        polls = list(contest.polls.all())
-        poll = polls[-1] if polls else None
-        rows.append({
-            "contest": contest,
-            "poll": poll,
-            "voted": poll is not None and poll.pk in voted,
-            "proxy_for": held.get(contest.pk, []),
-        })  # fmt: skip
-    by_id = {c.pk: c for c in contests}
-    votes = [
-        {"contest": by_id[p.contest_id], "poll": p}
-        for c in contests
-        for p in c.polls.all()
-        if p.pk in voted
-    ]
+    open_ = list(_section(user, "open"))
+    upcoming, upcoming_count = _first(_section(user, "upcoming"), HOME_UPCOMING)
+    decided, decided_count = _first(_section(user, "decided"), HOME_DECIDED)
+    rows = _rows(user, open_ + upcoming + decided, held)
+    # The latest votes; the decided contests' cards (all of them on the past contests
+    # page) say where else the member voted.
+    votes = list(
+        Participation.objects.filter(voter=user, poll__contest__in=Contest.objects.visible_to(user))
+        .select_related("poll__contest")
+        .order_by("-poll__opens_at", "-poll_id")[: HOME_VOTES + 1]
+    )
+    secretary_bodies = list(
+        Membership.objects.active()
+        .filter(user=user, role=Membership.Role.SECRETARY)
+        .select_related("body")
+    )
     return render(
         request,
         "elections/home.html",
         {
-            "open": [r for r in rows if r["contest"].state in _OPEN],
-            "upcoming": [r for r in rows if r["contest"].state in _UPCOMING],
-            "decided": [r for r in rows if r["contest"].state not in _OPEN + _UPCOMING],
-            "secretary_bodies": Membership.objects.active()
-            .filter(user=request.user, role=Membership.Role.SECRETARY)
-            .select_related("body"),
-            "secretary_of": secretary_of,
-            "votes": votes,
+            "open": rows[: len(open_)],
+            "upcoming": rows[len(open_) : len(open_) + len(upcoming)],
+            "upcoming_count": upcoming_count,
+            "decided": rows[len(open_) + len(upcoming) :],
+            "decided_count": decided_count,
+            "secretary_bodies": secretary_bodies,
+            "votes": [{"contest": p.poll.contest, "poll": p.poll} for p in votes[:HOME_VOTES]],
+            "more_votes": len(votes) > HOME_VOTES,
             "proxies_given": appointments["given"],
             "proxies_held": appointments["held"],
         },
+    )
+
+
+@login_required
+def contest_list(request: HttpRequest, section: str) -> HttpResponse:
+    """All of one section of the home page (upcoming or decided contests), a page at a time."""
+    page = Paginator(_section(request.user, section), LIST_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    return render(
+        request,
+        "elections/contest_list.html",
+        {**SECTIONS[section], "page": page, "rows": _rows(request.user, list(page))},
     )
 
 

@@ -472,6 +472,8 @@ RESULT_FILES = by_case(quashed=body(*IN_BODY), counted=body("secretary"), pollin
 TABLE: dict[str, Row] = {
     # Members' pages
     "home": Row(one(), get=everyone),
+    "past_contests": Row(one(), get=everyone),
+    "upcoming_contests": Row(one(), get=everyone),
     "contest": Row(contests(*ALL_CONTESTS), get=body(*IN_BODY)),
     "results": Row(contests("quashed", "counted", "polling"), get=body(*IN_BODY)),
     "results_print": Row(contests("quashed", "counted", "polling"), get=RESULT_FILES),
