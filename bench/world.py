@@ -27,7 +27,8 @@ from elections.models import Body, Candidate, Contest, Membership, Method, Poll,
 # An unusable password (Django's "!" prefix): nobody logs in with these accounts by password.
 _NO_PASSWORD = "!bench"  # noqa: S105
 _CSRF_CHARS = string.ascii_letters + string.digits
-BACKEND = "django.contrib.auth.backends.ModelBackend"
+# What `login` would store: the first of the configured backends.
+BACKEND = "config.security.ModelBackend"
 
 
 @dataclass

@@ -1,5 +1,7 @@
 """Security glue between accounts, roles and requests (docs/security.md says why).
 
+- `ModelBackend`, `AllauthBackend`: load the request's user together with what
+  every page asks of them (roles, second factor, unread notices), one query.
 - `OfficialSecurityMiddleware`: officials (secretaries, observers, regional
   officials, superusers) must have a second factor before Teller lets them do
   anything but vote, and their sessions end after a spell without activity.
@@ -21,11 +23,14 @@ from functools import wraps
 from http import HTTPStatus
 from typing import TYPE_CHECKING, Any
 
+from allauth.account import auth_backends as allauth_backends
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import backends as auth_backends
 from django.contrib.auth import logout
 from django.contrib.auth.views import redirect_to_login
-from django.db.models import Exists, OuterRef
+from django.db.models import Count, Exists, OuterRef, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import Resolver404, resolve
@@ -73,44 +78,104 @@ class OfficialStatus:
 NOBODY = OfficialStatus(official=False, enrolled=False)
 
 
-def official_status(user: Any) -> OfficialStatus:
-    """Whether `user` holds any official role, and whether they have a second
-    factor: one query, read fresh on every request so that a role granted or
-    an authenticator removed takes effect at once."""
-    if not user.is_authenticated:
-        return NOBODY
+def with_request_status(users: QuerySet[Any]) -> QuerySet[Any]:
+    """`users` annotated with what every page asks of the person making the request.
+
+    Whether they hold an official role, have a second factor, sit in a regional
+    office, and how many notices they have not read: read in the same query that
+    loads the user for the request (`RequestStatusMixin.get_user`), so they are
+    fresh on every request and cost no round trip of their own.
+    """
     from allauth.mfa.models import Authenticator
+
+    from elections.models import Membership, Notification, RegionalOfficial
+
+    unread = (
+        Notification.objects.filter(user=OuterRef("pk"), read_at__isnull=True)
+        .order_by()
+        .values("user")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    return users.annotate(
+        teller_holds_role=Exists(
+            Membership.objects.active().filter(
+                user=OuterRef("pk"),
+                role__in=[Membership.Role.SECRETARY, Membership.Role.OBSERVER],
+            )
+        ),
+        teller_regional=Exists(RegionalOfficial.objects.filter(user=OuterRef("pk"))),
+        teller_enrolled=Exists(
+            Authenticator.objects.filter(
+                user=OuterRef("pk"),
+                type__in=[Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN],
+            )
+        ),
+        teller_unread=Coalesce(Subquery(unread), 0),
+    )
+
+
+def _loaded_with_status(user: Any) -> Any:
+    """`user` with the request-status annotations: as it is if it has them (it was
+    loaded for this request), otherwise read again (a user made or fetched elsewhere)."""
+    if hasattr(user, "teller_regional"):
+        return user
     from django.contrib.auth import get_user_model
 
-    from elections.models import Membership, RegionalOfficial
+    fresh = with_request_status(get_user_model().objects.filter(pk=user.pk)).first()
+    if fresh is None:
+        return None
+    for name in _STATUS_FIELDS:
+        setattr(user, name, getattr(fresh, name))
+    return user
 
-    row = (
-        get_user_model()
-        .objects.filter(pk=user.pk)
-        .annotate(
-            holds_role=Exists(
-                Membership.objects.active().filter(
-                    user=OuterRef("pk"),
-                    role__in=[Membership.Role.SECRETARY, Membership.Role.OBSERVER],
-                )
-            ),
-            regional=Exists(RegionalOfficial.objects.filter(user=OuterRef("pk"))),
-            enrolled=Exists(
-                Authenticator.objects.filter(
-                    user=OuterRef("pk"),
-                    type__in=[Authenticator.Type.TOTP, Authenticator.Type.WEBAUTHN],
-                )
-            ),
-        )
-        .values_list("holds_role", "regional", "enrolled")
-        .first()
-    )
-    if row is None:
+
+_STATUS_FIELDS = ("teller_holds_role", "teller_regional", "teller_enrolled", "teller_unread")
+
+
+def official_status(user: Any) -> OfficialStatus:
+    """Whether `user` holds any official role, and whether they have a second
+    factor, as of this request, so that a role granted or an authenticator
+    removed takes effect at once."""
+    if not user.is_authenticated:
         return NOBODY
-    holds_role, regional, enrolled = row
+    loaded = _loaded_with_status(user)
+    if loaded is None:
+        return NOBODY
     return OfficialStatus(
-        official=bool(user.is_superuser or holds_role or regional), enrolled=bool(enrolled)
+        official=bool(user.is_superuser or loaded.teller_holds_role or loaded.teller_regional),
+        enrolled=bool(loaded.teller_enrolled),
     )
+
+
+def is_regional_official(user: Any) -> bool:
+    """Whether `user` sits in a regional office, as of this request."""
+    loaded = _loaded_with_status(user) if user.is_authenticated else None
+    return bool(loaded is not None and loaded.teller_regional)
+
+
+class RequestStatusMixin:
+    """An authentication backend whose `get_user` (what loads `request.user` from
+    the session) also reads `with_request_status`: a page's role, second-factor
+    and nav checks then cost no query of their own."""
+
+    def get_user(self, user_id: Any) -> Any:
+        from django.contrib.auth import get_user_model
+
+        model = get_user_model()
+        try:
+            user = with_request_status(model._default_manager.all()).get(pk=user_id)
+        except model.DoesNotExist:
+            return None
+        return user if self.user_can_authenticate(user) else None  # type: ignore[attr-defined]
+
+
+class ModelBackend(RequestStatusMixin, auth_backends.ModelBackend):
+    """Django's backend (the admin's log-in), loading the request's user as above."""
+
+
+class AllauthBackend(RequestStatusMixin, allauth_backends.AuthenticationBackend):
+    """allauth's backend (email log-in), loading the request's user as above."""
 
 
 def _open_without_mfa(url_name: str | None) -> bool:

@@ -11,7 +11,7 @@ from elections.notifications import unread_count
 
 
 def notifications(request: HttpRequest) -> dict[str, Callable[[], int]]:
-    """The member's unread count for the nav, as one query and only if a page uses it.
+    """The member's unread count for the nav (read with the request's user), if a page uses it.
 
     Templates call a callable when they read it; caching it means the nav
     reading it twice (the test and the number) still costs one query.
@@ -28,15 +28,15 @@ def notifications(request: HttpRequest) -> dict[str, Callable[[], int]]:
 
 
 def roles(request: HttpRequest) -> dict[str, Callable[[], bool]]:
-    """Whether to show the regional office in the nav; one query, only if a page asks."""
+    """Whether to show the regional office in the nav (read with the request's user)."""
     user = getattr(request, "user", None)
     if user is None or not user.is_authenticated:
         return {"is_regional_official": lambda: False}
 
     @cache
     def is_official() -> bool:
-        from elections.models import RegionalOfficial
+        from config.security import is_regional_official
 
-        return RegionalOfficial.objects.filter(user=user).exists()
+        return is_regional_official(user)
 
     return {"is_regional_official": is_official}

@@ -232,6 +232,14 @@ def inbox_for(user: User) -> models.QuerySet[Notification]:
 
 
 def unread_count(user: User) -> int:
+    """How many of the person's notices are unread.
+
+    The request's user arrives with the count already read (see
+    `config.security.with_request_status`); any other user costs a query.
+    """
+    loaded = getattr(user, "teller_unread", None)
+    if loaded is not None:
+        return int(loaded)
     return Notification.objects.filter(user=user, read_at__isnull=True).count()
 
 
@@ -240,7 +248,12 @@ def mark_read(user: User, ids: Iterable[int] | None = None) -> int:
     qs = Notification.objects.filter(user=user, read_at__isnull=True)
     if ids is not None:
         qs = qs.filter(pk__in=list(ids))
-    return qs.update(read_at=timezone.now())
+    marked = qs.update(read_at=timezone.now())
+    if getattr(user, "teller_unread", None) is not None:
+        # Keep the count loaded with the request's user true for the page
+        # that is about to render it.
+        user.teller_unread = max(0, user.teller_unread - marked)  # type: ignore[attr-defined]
+    return marked
 
 
 # --- helpers ---------------------------------------------------------------

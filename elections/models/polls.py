@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import connection, models, transaction
+from django.db.models import Exists, OuterRef
 from django.urls import reverse
 from django.utils import timezone
 
@@ -242,22 +243,32 @@ class RollEntry(models.Model):
         return cls.objects.filter(poll=poll).count()
 
 
-def lock_poll_for_casting(poll_id: int) -> Poll:
-    """Read the poll under a shared row lock.
+def lock_poll_for_casting(poll_id: int, voter: Any = None) -> Poll:
+    """Read the poll under a shared row lock, with its contest and rules.
 
     Many votes can hold it at once; the close's exclusive lock waits for
-    them all, and votes arriving after the close see it closed.
+    them all, and votes arriving after the close see it closed. With a
+    `voter`, the same statement says whether they are on the poll's roll
+    (`voter_on_roll`) and have voted in it (`voter_has_voted`), read after
+    the lock is granted. The contest and rules are read by a statement of
+    their own after the lock, so they are as fresh as the lock is.
     """
-    if connection.vendor == "postgresql":
-        rows = Poll.objects.raw(
-            f"SELECT * FROM {Poll._meta.db_table} WHERE id = %s FOR SHARE",  # noqa: S608
-            [poll_id],
+    from elections.models.ballots import Participation
+
+    polls = Poll.objects.filter(pk=poll_id)
+    if voter is not None:
+        polls = polls.annotate(
+            voter_on_roll=Exists(RollEntry.objects.filter(poll=OuterRef("pk"), user=voter)),
+            voter_has_voted=Exists(Participation.objects.filter(poll=OuterRef("pk"), voter=voter)),
         )
-        polls = list(rows)
-        if not polls:
-            raise Poll.DoesNotExist
-        poll = polls[0]
+    if connection.vendor == "postgresql":
+        # Django's select_for_update has no FOR SHARE: lock with the ORM's own SQL.
+        sql, params = polls.query.sql_with_params()
+        found = list(Poll.objects.raw(f"{sql} FOR SHARE OF {Poll._meta.db_table}", params))
     else:
-        poll = Poll.objects.get(pk=poll_id)
+        found = list(polls)
+    if not found:
+        raise Poll.DoesNotExist
+    poll = found[0]
     poll.contest = Contest.objects.select_related("rules").get(pk=poll.contest_id)
     return poll

@@ -7,8 +7,8 @@ leaves with the voter is the receipt code.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
@@ -45,6 +45,14 @@ def can_vote(poll: Poll, user: User, *, proxy: User | None = None) -> tuple[bool
     return True, ""
 
 
+# Refusals about the poll or the person rather than the marked paper: the
+# voter cannot fix these by changing their marks.
+REFUSED_FOR_THE_POLL = frozenset({
+    "no_poll", "not_open", "wrong_channel", "not_on_roll",
+    "proxy_not_allowed", "proxy_not_valid", "already_voted",
+})  # fmt: skip
+
+
 def cast_ballot(
     poll_id: int,
     voter: User,
@@ -59,10 +67,36 @@ def cast_ballot(
     are checked again here against the poll's candidates, inside the same
     transaction that checks the poll is open and writes the rows.
     """
+    chosen = list(choices)
+    return _cast(poll_id, voter, lambda paper: chosen, cast_by=cast_by, channel=channel)
+
+
+def cast_marked_paper(
+    poll_id: int, voter: User, form: Mapping[str, Any], *, cast_by: User | None = None
+) -> str:
+    """Read the marked paper from the voter's posted form and cast it; return the receipt code.
+
+    The paper is read inside the casting transaction, after the poll is
+    locked, so the form is checked once, against the paper as it stands
+    when the ballot goes in. A form that does not fit it (stale, tampered)
+    raises BallotRefused with `BallotPaper.read`'s code, like any refusal.
+    """
+    return _cast(poll_id, voter, lambda paper: paper.read(form), cast_by=cast_by)
+
+
+def _cast(
+    poll_id: int,
+    voter: User,
+    read: Callable[[BallotPaper], list[int | str]],
+    *,
+    cast_by: User | None,
+    channel: str = VotingChannel.ONLINE,
+) -> str:
+    by_proxy = cast_by is not None and cast_by != voter
     try:
         with transaction.atomic():
             try:
-                poll = lock_poll_for_casting(poll_id)
+                poll = lock_poll_for_casting(poll_id, voter=voter)
             except Poll.DoesNotExist:
                 raise BallotRefused("no_poll", "There is no such poll.") from None
             verdict = poll.accepts_votes_at(timezone.now())
@@ -72,14 +106,19 @@ def cast_ballot(
                 raise BallotRefused(
                     "wrong_channel", "This contest is voted in the room, not online."
                 )
-            if not RollEntry.objects.filter(poll_id=poll.pk, user=voter).exists():
-                raise BallotRefused("not_on_roll", "You are not on the roll for this poll.")
-            if cast_by is not None and cast_by != voter:
-                _check_proxy(poll, principal=voter, proxy=cast_by)
+            if not poll.voter_on_roll:
+                raise BallotRefused(
+                    "not_on_roll", f"{_you(voter, by_proxy)} not on the roll for this poll."
+                )
+            if by_proxy:
+                _check_proxy(poll, principal=voter, proxy=cast_by)  # type: ignore[arg-type]
+            if poll.voter_has_voted:
+                # The friendly answer for the common case; the unique
+                # constraint below is what stops two requests racing.
+                raise _already_voted(voter, by_proxy)
             paper = poll.ballot_paper()
+            choices = read(paper)
             _check_choices(paper, choices)
-            # The unique constraint, not this read, is what stops a second
-            # vote: two requests racing both pass any check made here.
             Participation.objects.create(
                 poll_id=poll.pk, voter=voter, channel=channel, cast_by=cast_by or voter
             )
@@ -88,8 +127,17 @@ def cast_ballot(
                 poll_id=poll.pk, choices=list(choices), receipt_digest=receipt_digest(code)
             )
     except IntegrityError:
-        raise BallotRefused("already_voted", "You have already voted in this poll.") from None
+        raise _already_voted(voter, by_proxy) from None
     return code
+
+
+def _you(voter: User, by_proxy: bool) -> str:
+    return f"{voter} is" if by_proxy else "You are"
+
+
+def _already_voted(voter: User, by_proxy: bool) -> BallotRefused:
+    who = f"{voter} has" if by_proxy else "You have"
+    return BallotRefused("already_voted", f"{who} already voted in this poll.")
 
 
 def _check_proxy(poll: Poll, *, principal: User, proxy: User) -> None:

@@ -79,6 +79,15 @@ def test_the_nav_shows_the_unread_count(client, alice, alices_notices):
 
 
 @pytest.mark.django_db
+def test_the_inbox_page_counts_what_it_has_just_marked_read(client, alice, alices_notices):
+    # The count came with the user at the start of the request; the page then
+    # marks what it shows as read, and its own nav must not still say "2 unread".
+    client.force_login(alice)
+    response = client.get(URL)
+    assertContains(response, f'<a href="{URL}">Inbox</a>', html=True)
+
+
+@pytest.mark.django_db
 def test_the_nav_count_costs_one_query(rf, alice, alices_notices, django_assert_num_queries):
     request = rf.get("/")
     request.user = alice

@@ -83,7 +83,7 @@ def test_a_failed_cast_reports_none_of_the_ranking(
     review = client.post(url, {**ranked_fields(poll, ranking), "action": "review"})
     cast = {**hidden_fields(review.content.decode()), "action": "cast"}
     assert set(cast) == {"paper", f"rank-{IDS[2]}", f"rank-{IDS[0]}", "action"}
-    _break(monkeypatch, "elections.views.voting.cast_ballot")
+    _break(monkeypatch, "elections.views.voting.cast_marked_paper")
 
     with caplog.at_level(logging.ERROR):
         response = client.post(url, cast)

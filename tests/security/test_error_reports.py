@@ -27,7 +27,7 @@ def broken_casting(monkeypatch: pytest.MonkeyPatch) -> None:
     def cast_ballot(*args: Any, **kwargs: Any) -> str:
         raise CastingBroke("the database went away")
 
-    monkeypatch.setattr(voting, "cast_ballot", cast_ballot)
+    monkeypatch.setattr(voting, "cast_marked_paper", cast_ballot)
 
 
 @pytest.fixture

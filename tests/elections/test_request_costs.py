@@ -1,0 +1,77 @@
+"""What the busiest requests cost in queries: each is a round trip to the database,
+and when 130,000 members vote in the first hours they are what the machine spends.
+
+The counts are exact, so a change that adds a query to a ballot or to every page
+shows here and has to say why.
+"""
+
+from __future__ import annotations
+
+from http import HTTPStatus
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from config.security import official_status
+from elections.models import Method, Participation
+from tests.conftest import candidate_ids, poll_of
+
+
+def _statements(queries: CaptureQueriesContext) -> list[str]:
+    """The queries, without the savepoints a test's own transaction turns commits into."""
+    return [q["sql"] for q in queries.captured_queries if "SAVEPOINT" not in q["sql"]]
+
+
+@pytest.mark.django_db
+def test_casting_reads_each_thing_once(client, alice, make_contest):
+    contest = make_contest(Method.STV)
+    poll = poll_of(contest)
+    ids = candidate_ids(contest)
+    client.force_login(alice)
+    form = {
+        "paper": poll.ballot_paper().fingerprint,
+        f"rank-{ids['Ben Baker']}": "1",
+        f"rank-{ids['Ann Archer']}": "2",
+        "action": "cast",
+    }
+
+    with CaptureQueriesContext(connection) as queries:
+        response = client.post(reverse("ballot", args=[poll.pk]), form)
+
+    assert response.status_code == HTTPStatus.OK
+    assert Participation.objects.filter(poll=poll, voter=alice).exists()
+    # The session; the user with their roles and unread count; the poll with the
+    # person's membership; then in the transaction the poll locked with the roll
+    # and participation checks, the contest's rules, the paper, and the two rows.
+    statements = _statements(queries)
+    assert len(statements) == 8, "\n".join(statements)
+    assert sum("elections_rollentry" in s for s in statements) == 1
+    assert sum("elections_candidate" in s for s in statements) == 1
+
+
+@pytest.mark.django_db
+def test_a_page_reads_roles_and_the_nav_with_the_user(client, alice, make_contest):
+    make_contest(Method.PLURALITY)
+    client.force_login(alice)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(reverse("home"))
+    assert response.status_code == HTTPStatus.OK
+    assert "Inbox" in response.content.decode()
+    # The official check (middleware), the regional office link and the unread
+    # count (nav) are all answered by the one statement that loads the user.
+    statements = _statements(queries)
+    for table in ("elections_regionalofficial", "mfa_authenticator", "elections_notification"):
+        reading = [s for s in statements if table in s]
+        assert len(reading) == 1, f"{table}: " + "\n".join(reading)
+        assert 'FROM "accounts_user"' in reading[0]
+
+
+@pytest.mark.django_db
+def test_a_user_loaded_elsewhere_is_still_checked(sam, django_assert_num_queries):
+    # `sam` comes from a fixture, not the session: his status costs one query.
+    with django_assert_num_queries(1):
+        status = official_status(sam)
+        assert official_status(sam) == status
+    assert status.official
