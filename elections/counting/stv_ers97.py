@@ -23,13 +23,13 @@ from fractions import Fraction
 
 from .numbers import truncate
 from .prepare import Prepared
-from .stv_scottish import Key, ScottishCount
+from .stv_scottish import Paper, ScottishCount, papers_in
 from .ties import TieBreaker
 from .types import Result, StageKind
 
 PLACES = 2
-# One parcel: the stage it arrived at, the value of each paper, (ranking, pos) -> papers.
-Parcel = tuple[int, Fraction, dict[Key, int | Fraction]]
+# One parcel: the stage it arrived at, the value of each paper, the papers.
+Parcel = tuple[int, Fraction, list[Paper]]
 
 
 class Ers97Count(ScottishCount):
@@ -40,85 +40,80 @@ class Ers97Count(ScottishCount):
     def __init__(self, prep: Prepared, seats: int, min_women: int, tb: TieBreaker) -> None:
         super().__init__(prep, seats, min_women, tb)
         self.quota = truncate(self.valid / (seats + 1), PLACES) + Fraction(1, 100)
-        self.parcels: list[list[Parcel]] = [[] for _ in self.ids]
+        self.parcels: dict[str, list[Parcel]] = {c: [] for c in self.ids}
 
     def first_count(self) -> None:
         super().first_count()
-        for i, parcels in enumerate(self.piles):
+        for c, parcels in self.piles.items():
             for value, papers in parcels.items():
-                self.parcels[i].append((1, value, papers))
-        self.piles = []  # this count keeps parcels in order of arrival instead
+                self.parcels[c].append((1, value, papers))
+        self.piles = {}  # this count keeps parcels in order of arrival instead
 
     def send(
-        self, papers: dict[Key, int | Fraction], value: Fraction, stage: int
+        self, papers: list[Paper], value: Fraction, stage: int
     ) -> tuple[Fraction, int | Fraction]:
         """Pass ``papers`` on at ``value`` each, as one new parcel per receiving candidate;
         return (value transferred, papers with no continuing preference)."""
         alive = self.alive
-        arriving: dict[int, dict[Key, int | Fraction]] = {}
+        arriving: dict[str, list[Paper]] = {}
         stuck: int | Fraction = 0
-        for (r, pos), n in papers.items():
+        for r, pos, n in papers:
             for j in range(pos + 1, len(r)):
                 t = r[j]
                 if alive[t]:
-                    dest = arriving.setdefault(t, {})
-                    dest[(r, j)] = dest.get((r, j), 0) + n
+                    arriving.setdefault(t, []).append((r, j, n))
                     break
             else:
                 stuck += n
         transferred = Fraction(0)
         for t, parcel in arriving.items():
-            gain = sum(parcel.values()) * value
+            gain = sum(map(papers_in, parcel)) * value
             self.totals[t] += gain
             transferred += gain
             self.parcels[t].append((stage, value, parcel))
         return transferred, stuck
 
     @staticmethod
-    def transferable(papers: dict[Key, int | Fraction], alive: list[bool]) -> int | Fraction:
-        return sum(n for (r, pos), n in papers.items() if any(alive[t] for t in r[pos + 1 :]))
+    def transferable(papers: list[Paper], alive: dict[str, bool]) -> int | Fraction:
+        return sum(n for r, pos, n in papers if any(alive[t] for t in r[pos + 1 :]))
 
     def transfer_surplus(self, c: str) -> None:
-        i = self.index[c]
         stage = len(self.stages) + 1
-        surplus = self.totals[i] - self.quota
-        _, value, papers = self.parcels[i][-1]
+        surplus = self.totals[c] - self.quota
+        _, value, papers = self.parcels[c][-1]
         count = self.transferable(papers, self.alive)
         if count * value > surplus:
             value = truncate(surplus / count, PLACES)
         transferred, _ = self.send(papers, value, stage)
         self.non_transferable += surplus - transferred
-        self.totals[i] = self.quota
-        self.parcels[i] = []
+        self.totals[c] = self.quota
+        self.parcels[c] = []
         self.record(f"Surplus of {self.names[c]} transferred", StageKind.SURPLUS, [], [])
 
     def exclude(self, losers: list[str], notes: list[str]) -> None:
         for c in losers:
-            self.alive[self.index[c]] = False
+            self.alive[c] = False
             self.excluded.append(c)
         # All the excluded candidates' papers, gathered by value, highest value first.
-        by_value: dict[Fraction, dict[Key, int | Fraction]] = {}
-        leaving: dict[Fraction, dict[int, Fraction]] = {}  # value -> candidate -> votes
+        by_value: dict[Fraction, list[Paper]] = {}
+        leaving: dict[Fraction, dict[str, Fraction]] = {}  # value -> candidate -> votes
         for c in losers:
-            i = self.index[c]
-            for _, value, papers in self.parcels[i]:
-                into = by_value.setdefault(value, {})
-                for key, n in papers.items():
-                    into[key] = into.get(key, 0) + n
+            for _, value, papers in self.parcels[c]:
+                by_value.setdefault(value, []).extend(papers)
                 out = leaving.setdefault(value, {})
-                out[i] = out.get(i, Fraction(0)) + sum(papers.values()) * value
-            self.parcels[i] = []
+                out[c] = out.get(c, Fraction(0)) + sum(map(papers_in, papers)) * value
+            self.parcels[c] = []
         values = sorted(by_value, reverse=True)
         who = self.name_list(losers)
         for k, value in enumerate(values or [Fraction(1)]):
             if values:
                 _, stuck = self.send(by_value[value], value, len(self.stages) + 1)
                 self.non_transferable += stuck * value
-                for i, votes in leaving[value].items():
-                    self.totals[i] -= votes
+                for c, votes in leaving[value].items():
+                    self.totals[c] -= votes
             if k == len(values) - 1 or not values:
                 for c in losers:  # nothing is left behind, not even a rounding remnant
-                    self.totals[self.index[c]] = Fraction(0)
+                    self.totals[c] = Fraction(0)
             action = f"{who} excluded"
             if len(values) > 1:
                 action += f" (papers at {float(value):.2f})"

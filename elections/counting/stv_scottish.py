@@ -17,14 +17,16 @@ The Scottish Local Government Elections Order 2007 (SSI 2007/42), schedule 1, ru
 - once the continuing candidates are no more than the seats left, they are elected (no
   further stage); the count also ends when every seat is filled.
 
-Speed: identical rankings are grouped.  Each candidate holds parcels keyed by the value
-the papers carry, each a map from (ranking, position of that candidate) to a number of
-papers, since papers with the same ranking, position and value always move together.
+Speed: identical rankings are grouped, and a group never splits: every paper a candidate
+holds moves at once, at one value.  Each candidate holds parcels keyed by the value the
+papers carry, each a list of (ranking, position of that candidate in it, number of papers),
+the rankings kept as the candidates' ids.
 """
 
 from __future__ import annotations
 
 from fractions import Fraction
+from operator import itemgetter
 
 from .numbers import truncate
 from .prepare import Prepared
@@ -32,10 +34,11 @@ from .ties import TieBreaker
 from .types import Method, Result, Stage, StageKind
 from .women import WomenRule
 
-Key = tuple[tuple[int, ...], int]  # ranking as candidate indices, position of the holder
-Parcels = dict[Fraction, dict[Key, int | Fraction]]  # value -> (ranking, pos) -> papers
+Paper = tuple[tuple[str, ...], int, int | Fraction]  # ranking, position of the holder, papers
+Parcels = dict[Fraction, list[Paper]]  # value of each paper -> the papers at that value
 
 PLACES = 5
+papers_in = itemgetter(2)
 
 
 class ScottishCount:
@@ -48,13 +51,11 @@ class ScottishCount:
         self.seats = seats
         self.tb = tb
         self.ids = list(prep.standing)
-        self.index = {c: i for i, c in enumerate(self.ids)}
         self.names = {c.id: c.name for c in prep.candidates}
         self.rule = WomenRule(min_women, prep.candidates)
-        n = len(self.ids)
-        self.alive = [True] * n  # continuing: neither elected nor excluded
-        self.totals = [Fraction(0)] * n
-        self.piles: list[Parcels] = [{} for _ in range(n)]
+        self.alive = dict.fromkeys(self.ids, True)  # continuing: neither elected nor excluded
+        self.totals = dict.fromkeys(self.ids, Fraction(0))
+        self.piles: dict[str, Parcels] = {c: {} for c in self.ids}
         self.non_transferable = Fraction(0)
         self.valid = prep.valid_poll
         self.quota = Fraction(int(self.valid // (seats + 1)) + 1)
@@ -67,66 +68,51 @@ class ScottishCount:
     # -- helpers -------------------------------------------------------------------------
 
     def continuing(self) -> list[str]:
-        return [c for i, c in enumerate(self.ids) if self.alive[i]]
+        return [c for c in self.ids if self.alive[c]]
 
     def snapshot(self) -> dict[str, Fraction]:
-        return dict(zip(self.ids, self.totals, strict=True))
+        return dict(self.totals)
 
     def name_list(self, ids: list[str]) -> str:
         return ", ".join(self.names[c] for c in ids)
 
     def first_count(self) -> None:
-        one = Fraction(1)
-        counts = [0] * len(self.ids)
-        parcels: list[dict[Key, int | Fraction]] = [{} for _ in self.ids]
-        get = self.index.__getitem__
+        # Papers and sums in plain ints (Fractions only for fractional weights), made
+        # into Fraction totals once per candidate.
+        papers: dict[str, list[Paper]] = {c: [] for c in self.ids}
         for ranking, w in self.prep.groups.items():
-            r = tuple(map(get, ranking))
-            first = r[0]
-            counts[first] += w
-            parcels[first][r, 0] = w
-        for i, p in enumerate(parcels):
-            if p:
-                self.piles[i][one] = p
-            self.totals[i] = Fraction(counts[i])
+            papers[ranking[0]].append((ranking, 0, w))
+        for c, held in papers.items():
+            if held:
+                self.piles[c][Fraction(1)] = held
+            self.totals[c] = Fraction(sum(map(papers_in, held)))
 
-    def move(self, source: int, value_of) -> tuple[Fraction, Fraction]:
+    def move(self, source: str, value_of) -> tuple[Fraction, Fraction]:
         """Pass every paper ``source`` holds to its next continuing preference, each parcel
         at ``value_of(its value)``; return (value transferred, value non-transferable)."""
         alive = self.alive
-        piles = self.piles
         transferred = Fraction(0)
         lost = Fraction(0)
-        for value, parcel in piles[source].items():
+        for value, parcel in self.piles[source].items():
             new_value = value_of(value)
-            moved: dict[int, int | Fraction] = {}
+            arriving: dict[str, list[Paper]] = {c: [] for c in self.continuing()}
             stuck: int | Fraction = 0
-            # Each receiving candidate's parcel at new_value, found once per parcel: looking
-            # it up by its Fraction key for every ranking hashed a Fraction each time, which
-            # was a third of the time of a count of 130,000 papers.
-            dests: dict[int, dict[Key, int | Fraction]] = {}
-            for (r, pos), n in parcel.items():
+            for r, pos, n in parcel:
                 for j in range(pos + 1, len(r)):
                     t = r[j]
                     if alive[t]:
-                        dest = dests.get(t)
-                        if dest is None:
-                            dest = piles[t].get(new_value)
-                            if dest is None:
-                                dest = piles[t][new_value] = {}
-                            dests[t] = dest
-                        key = (r, j)
-                        dest[key] = dest.get(key, 0) + n
-                        moved[t] = moved.get(t, 0) + n
+                        arriving[t].append((r, j, n))
                         break
                 else:
                     stuck += n
-            for t, n in moved.items():
-                gain = n * new_value
-                self.totals[t] += gain
-                transferred += gain
+            for t, papers in arriving.items():
+                if papers:
+                    gain = sum(map(papers_in, papers)) * new_value
+                    self.totals[t] += gain
+                    transferred += gain
+                    self.piles[t].setdefault(new_value, []).extend(papers)
             lost += stuck * new_value
-        piles[source] = {}
+        self.piles[source] = {}
         return transferred, lost
 
     # -- the count -----------------------------------------------------------------------
@@ -149,7 +135,7 @@ class ScottishCount:
                     f"needed for women (minimum {self.rule.min_women})"
                 )
                 continue
-            self.alive[self.index[c]] = False
+            self.alive[c] = False
             self.elected.append(c)
             done.append(c)
             if totals[c] > self.quota:
@@ -174,7 +160,7 @@ class ScottishCount:
                 forward=self.forward,
             )
             for c in deemed:
-                self.alive[self.index[c]] = False
+                self.alive[c] = False
                 self.elected.append(c)
             elected += deemed
             notes.append(
@@ -198,22 +184,20 @@ class ScottishCount:
 
     def exclude(self, losers: list[str], notes: list[str]) -> None:
         for c in losers:
-            self.alive[self.index[c]] = False
+            self.alive[c] = False
             self.excluded.append(c)
         for c in losers:
-            i = self.index[c]
-            _, lost = self.move(i, lambda v: v)
+            _, lost = self.move(c, lambda v: v)
             self.non_transferable += lost
-            self.totals[i] = Fraction(0)
+            self.totals[c] = Fraction(0)
         self.record(f"{self.name_list(losers)} excluded", StageKind.EXCLUSION, losers, notes)
 
     def transfer_surplus(self, c: str) -> None:
-        i = self.index[c]
-        total = self.totals[i]
+        total = self.totals[c]
         surplus = total - self.quota
-        transferred, _ = self.move(i, lambda v: truncate(surplus * v / total, PLACES))
+        transferred, _ = self.move(c, lambda v: truncate(surplus * v / total, PLACES))
         self.non_transferable += surplus - transferred
-        self.totals[i] = self.quota
+        self.totals[c] = self.quota
         self.record(f"Surplus of {self.names[c]} transferred", StageKind.SURPLUS, [], [])
 
     def next_step(self) -> bool:
