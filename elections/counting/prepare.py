@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
@@ -46,9 +46,29 @@ def prepare(
     check_candidates(candidates)
     withdrawn = {c.id for c in candidates if c.withdrawn}
     known = {c.id for c in candidates} | set(extra_ids)
-    raw = _grouped(list(ballots))
-    _check_rankings(raw, known)
+    raw: dict[tuple[str, ...], Weight] = {}
+    get = raw.get
+    for b in ballots:
+        w = b.weight
+        # Exact numbers only: a float weight would make the count inexact.
+        if type(w) is not int and not isinstance(w, Fraction):
+            raise CountError(f"ballot weight must be an int or Fraction, not {w!r}")
+        if w < 0:
+            raise CountError(f"ballot weight must not be negative: {w}")
+        r = b.ranking
+        raw[r] = get(r, 0) + w
     blank: Weight = 0
+    # Set operations in C rather than a loop in Python per id: with 130,000 papers these
+    # checks were most of the time of preparing a count.
+    names_known = known.issuperset
+    for ranking in raw:
+        if type(ranking) is not tuple and not isinstance(ranking, tuple):
+            raise CountError(f"ballot ranking must be a tuple of ids: {ranking!r}")
+        if len(ranking) > 1 and len(set(ranking)) != len(ranking):
+            raise CountError(f"a ballot ranks a candidate twice: {ranking!r}")
+        if not names_known(ranking):
+            unknown = [c for c in ranking if c not in known]
+            raise CountError(f"a ballot names unknown candidate(s) {unknown!r}")
     if withdrawn or () in raw or 0 in raw.values():
         groups: dict[tuple[str, ...], Weight] = {}
         for ranking, w in raw.items():
@@ -64,51 +84,6 @@ def prepare(
         groups = raw
     standing = [c.id for c in candidates if not c.withdrawn]
     return Prepared(candidates, standing, groups, blank)
-
-
-# The checks below first run over all the ballots at once, in C (sets and maps rather than
-# a loop in Python per ballot and per id: with 130,000 papers those loops were most of the
-# time of preparing a count); only if one fails does a loop look for the first culprit.
-
-
-def _grouped(ballots: list[Ballot]) -> dict[tuple[str, ...], Weight]:
-    """Each ranking's total weight, checking every weight."""
-    weights = [b.weight for b in ballots]
-    if set(map(type, weights)) <= {int, Fraction} and min(weights, default=0) >= 0:
-        rankings = [b.ranking for b in ballots]
-        raw: dict[tuple[str, ...], Weight] = dict(zip(rankings, weights, strict=True))
-        if len(raw) == len(ballots):  # every ranking once: nothing to add up
-            return raw
-    raw = {}
-    get = raw.get
-    for b in ballots:
-        w = b.weight
-        # Exact numbers only: a float weight would make the count inexact.
-        if type(w) is not int and not isinstance(w, Fraction):
-            raise CountError(f"ballot weight must be an int or Fraction, not {w!r}")
-        if w < 0:
-            raise CountError(f"ballot weight must not be negative: {w}")
-        r = b.ranking
-        raw[r] = get(r, 0) + w
-    return raw
-
-
-def _check_rankings(rankings: Collection[tuple[str, ...]], known: set[str]) -> None:
-    """Each ranking a tuple of known ids, none twice."""
-    if (
-        set(map(type, rankings)) <= {tuple}
-        and all(map(known.issuperset, rankings))
-        and list(map(len, map(set, rankings))) == list(map(len, rankings))
-    ):
-        return
-    for ranking in rankings:
-        if type(ranking) is not tuple and not isinstance(ranking, tuple):
-            raise CountError(f"ballot ranking must be a tuple of ids: {ranking!r}")
-        if len(ranking) > 1 and len(set(ranking)) != len(ranking):
-            raise CountError(f"a ballot ranks a candidate twice: {ranking!r}")
-        if not known.issuperset(ranking):
-            unknown = [c for c in ranking if c not in known]
-            raise CountError(f"a ballot names unknown candidate(s) {unknown!r}")
 
 
 def display_places(weights: Iterable[Weight]) -> int:
