@@ -1,4 +1,4 @@
-"""Benchmark: the member's pages (home, ballot, result): queries, rate and latency.
+"""Benchmark: the member's pages (home, past contests, ballot, result): queries, rate, latency.
 
     python bench/pages_bench.py [--sizes 10:50,1000:5000] [--requests 1000]
                                 [--concurrency 20] [--smoke] [--json-out FILE]
@@ -7,8 +7,9 @@ Builds its own database (teller_bench_pages) with one body per size, each ``cont
 contests and ``members`` members (``--sizes contests:members,...``). In each body an STV
 contest has an open poll (the ballot page) and another was voted, counted and declared
 (the result page), both through the models' own transitions; the other contests are
-written in bulk in every state, half of them with a poll, so the member's home lists them
-all.
+written in bulk in every state, half of them with a poll: the member's home lists the
+open ones and the latest of the others, and the past contests page the decided ones, 25 a
+page.
 
 Two measurements of each page, for a member of each body:
 
@@ -36,7 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench import common
 
-PAGES = ("home", "ballot", "result")
+PAGES = ("home", "past", "ballot", "result")
 
 
 def _filler(body: Any, n: int) -> None:
@@ -110,6 +111,7 @@ def _build(contests: int, members: int, slug: str) -> dict[str, Any]:
     return {
         "paths": {
             "home": "/",
+            "past": "/contests/past/",
             "ballot": f"/polls/{ballot_poll.pk}/ballot/",
             "result": f"/contests/{declared.pk}/results/",
         },

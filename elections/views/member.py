@@ -112,6 +112,7 @@ def _rows(
 
 @login_required
 def home(request: HttpRequest) -> HttpResponse:
+    """Every open contest, the soonest upcoming and the latest decided, links to the rest."""
     user = request.user
     appointments = _appointments(user)
     held: dict[int, list[ProxyAppointment]] = {}
@@ -121,8 +122,7 @@ def home(request: HttpRequest) -> HttpResponse:
     upcoming, upcoming_count = _first(_section(user, "upcoming"), HOME_UPCOMING)
     decided, decided_count = _first(_section(user, "decided"), HOME_DECIDED)
     rows = _rows(user, open_ + upcoming + decided, held)
-    # The latest votes; the decided contests' cards (all of them on the past contests
-    # page) say where else the member voted.
+    # The latest votes; the past contests page marks every contest the member voted in.
     votes = list(
         Participation.objects.filter(voter=user, poll__contest__in=Contest.objects.visible_to(user))
         .select_related("poll__contest")
@@ -160,7 +160,13 @@ def contest_list(request: HttpRequest, section: str) -> HttpResponse:
     return render(
         request,
         "elections/contest_list.html",
-        {**SECTIONS[section], "page": page, "rows": _rows(request.user, list(page))},
+        {
+            **SECTIONS[section],
+            "page": page,
+            "rows": _rows(request.user, list(page)),
+            # Here, not on the home page, whose list of votes says it already.
+            "mark_votes": True,
+        },
     )
 
 

@@ -18,7 +18,7 @@ def test_it_counts_queries_and_serves_every_page(run_bench) -> None:  # type: ig
     small, large = report["sizes"]["10"], report["sizes"]["60"]
     assert small["queries"] == large["queries"], "query counts grow with the contests"
     for size in (small, large):
-        for page in ("floor", "home", "ballot", "result"):
+        for page in ("floor", "home", "past", "ballot", "result"):
             statuses = size["http"][page]["statuses"]
             assert set(statuses) <= {"200", "204"} and sum(statuses.values()) == 60, page
     assert report["missed"] == []
