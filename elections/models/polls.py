@@ -11,11 +11,12 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
-from django.db import connection, models, transaction
+from django.db import models, transaction
 from django.db.models import Exists, OuterRef
 from django.urls import reverse
 from django.utils import timezone
 
+from config.prepared import PreparedQuery
 from elections.ballot_paper import BallotPaper, Option, PaperKind
 from elections.exceptions import InvalidTransition
 from elections.models.audit import AuditEvent, audit_actor_for
@@ -243,30 +244,39 @@ class RollEntry(models.Model):
         return cls.objects.filter(poll=poll).count()
 
 
+def _poll(poll_id: int) -> models.QuerySet[Poll]:
+    return Poll.objects.filter(pk=poll_id)
+
+
+def _poll_and_voter(poll_id: int, voter_id: int) -> models.QuerySet[Poll]:
+    from elections.models.ballots import Participation
+
+    return Poll.objects.filter(pk=poll_id).annotate(
+        voter_on_roll=Exists(RollEntry.objects.filter(poll=OuterRef("pk"), user_id=voter_id)),
+        voter_has_voted=Exists(
+            Participation.objects.filter(poll=OuterRef("pk"), voter_id=voter_id)
+        ),
+    )
+
+
+# Every ballot takes one of these: compiled once (config/prepared.py).
+_LOCK_POLL = PreparedQuery(_poll, "poll_id", for_share=True)
+_LOCK_POLL_FOR_VOTER = PreparedQuery(_poll_and_voter, "poll_id", "voter_id", for_share=True)
+
+
 def lock_poll_for_casting(poll_id: int, voter: Any = None) -> Poll:
     """Read the poll under a shared row lock, with its contest and rules.
 
     Many votes can hold it at once; the close's exclusive lock waits for
     them all, and votes arriving after the close see it closed. With a
     `voter`, the same statement says whether they are on the poll's roll
-    (`voter_on_roll`) and have voted in it (`voter_has_voted`), read after
-    the lock is granted. The contest and rules are read by a statement of
-    their own after the lock, so they are as fresh as the lock is.
+    (`voter_on_roll`) and have voted in it (`voter_has_voted`). The contest
+    and rules are read by a statement of their own after the lock is granted.
     """
-    from elections.models.ballots import Participation
-
-    polls = Poll.objects.filter(pk=poll_id)
-    if voter is not None:
-        polls = polls.annotate(
-            voter_on_roll=Exists(RollEntry.objects.filter(poll=OuterRef("pk"), user=voter)),
-            voter_has_voted=Exists(Participation.objects.filter(poll=OuterRef("pk"), voter=voter)),
-        )
-    if connection.vendor == "postgresql":
-        # Django's select_for_update has no FOR SHARE: lock with the ORM's own SQL.
-        sql, params = polls.query.sql_with_params()
-        found = list(Poll.objects.raw(f"{sql} FOR SHARE OF {Poll._meta.db_table}", params))
+    if voter is None:
+        found = list(_LOCK_POLL.run(poll_id=poll_id))
     else:
-        found = list(polls)
+        found = list(_LOCK_POLL_FOR_VOTER.run(poll_id=poll_id, voter_id=voter.pk))
     if not found:
         raise Poll.DoesNotExist
     poll = found[0]

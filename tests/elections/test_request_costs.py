@@ -42,11 +42,12 @@ def test_casting_reads_each_thing_once(client, alice, make_contest):
 
     assert response.status_code == HTTPStatus.OK
     assert Participation.objects.filter(poll=poll, voter=alice).exists()
-    # The session; the user with their roles and unread count; the poll with the
-    # person's membership; then in the transaction the poll locked with the roll
-    # and participation checks, the contest's rules, the paper, and the two rows.
+    # The session; the user with their roles and unread count; the poll and the
+    # person's membership (access); then in the transaction the poll locked with
+    # the roll and participation checks, the contest's rules, the paper, and the
+    # two rows.
     statements = _statements(queries)
-    assert len(statements) == 8, "\n".join(statements)
+    assert len(statements) == 9, "\n".join(statements)
     assert sum("elections_rollentry" in s for s in statements) == 1
     assert sum("elections_candidate" in s for s in statements) == 1
 
