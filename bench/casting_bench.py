@@ -79,8 +79,9 @@ def _build(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _split(items: list[Any], parts: int) -> list[list[Any]]:
-    size = len(items) // parts
-    return [items[i * size : (i + 1) * size] for i in range(parts)]
+    """`items` in `parts` runs of nearly equal length, none left over."""
+    bounds = [len(items) * i // parts for i in range(parts + 1)]
+    return [items[bounds[i] : bounds[i + 1]] for i in range(parts)]
 
 
 def main(argv: list[str] | None = None) -> int:
