@@ -43,6 +43,7 @@ from django.db import connection as db
 from django.db.models import F
 from django.utils import timezone
 
+from elections.models import Contest, Poll
 from elections.models.notifications import Notification, NotificationStatus
 from elections.notification_content import EmailComposer, WireMessage
 
@@ -189,11 +190,7 @@ def _claim(batch_size: int, now: datetime) -> list[int]:
 
 def _send_batch(ids: list[int], clock: Callable[[], datetime], report: DeliveryReport) -> None:
     """Send one claimed batch over one connection to the mail server."""
-    rows = list(
-        Notification.objects.filter(pk__in=ids, status=SENDING)
-        .select_related("user", "contest__body", "poll")
-        .order_by("id")
-    )
+    rows = _load(ids)
     connection = get_connection(fail_silently=False)
     composer = EmailComposer()
     # Django's SMTP backend: hand smtplib the composer's bytes, rather than
@@ -250,6 +247,29 @@ def _send_batch(ids: list[int], clock: Callable[[], datetime], report: DeliveryR
     finally:
         if is_open:
             _close_quietly(connection)
+
+
+def _load(ids: list[int]) -> list[Notification]:
+    """The claimed rows with their members, contests and polls.
+
+    A batch is mostly one event: each contest and poll is loaded once and
+    shared by its rows, rather than joined to and built for every row.
+    """
+    rows = list(
+        Notification.objects.filter(pk__in=ids, status=SENDING)
+        .select_related("user")
+        .order_by("id")
+    )
+    contests = Contest.objects.select_related("body").in_bulk(
+        {row.contest_id for row in rows if row.contest_id is not None}
+    )
+    polls = Poll.objects.in_bulk({row.poll_id for row in rows if row.poll_id is not None})
+    for row in rows:
+        if row.contest_id in contests:
+            row.contest = contests[row.contest_id]
+        if row.poll_id in polls:
+            row.poll = polls[row.poll_id]
+    return rows
 
 
 @contextmanager

@@ -237,3 +237,26 @@ def test_notices_are_delivered_once_their_event_commits(
         assert mailoutbox == []  # nothing leaves before the commit
 
     assert [m.to for m in mailoutbox] == [[alice.email]]
+
+
+@pytest.mark.django_db
+def test_a_batch_loads_each_contest_and_poll_once(
+    contest, poll, make_members, django_assert_num_queries
+):
+    from elections.delivery import _load
+
+    members = make_members(5)
+    notify(members, NotificationKind.BALLOT_OPEN, contest=contest, poll=poll)
+    notify(members[:2], NotificationKind.RULING_ISSUED, dedupe="ruling:1")
+    Notification.objects.update(status=NotificationStatus.SENDING)
+    ids = list(Notification.objects.values_list("id", flat=True))
+
+    # The rows with their members, the contests with their bodies, the polls.
+    with django_assert_num_queries(3):
+        rows = _load(ids)
+        seen = {(r.user.email, r.contest and r.contest.body.name, r.poll and r.poll.number)
+                for r in rows}  # fmt: skip
+
+    assert len(seen) == 7
+    assert len({id(r.contest) for r in rows if r.contest}) == 1
+    assert [r.contest for r in rows if r.kind == NotificationKind.RULING_ISSUED] == [None, None]
