@@ -195,7 +195,8 @@ def _send_batch(ids: list[int], clock: Callable[[], datetime], report: DeliveryR
     composer = EmailComposer()
     # Django's SMTP backend: hand smtplib the composer's bytes, rather than
     # have the backend build and serialise a MIME tree for every message.
-    wire = isinstance(connection, SmtpBackend)
+    # Exactly that class: a subclass may do more in its _send (sign, log).
+    wire = type(connection) is SmtpBackend
     is_open = False
     try:
         for position, notification in enumerate(rows):

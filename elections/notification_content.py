@@ -276,14 +276,13 @@ class EmailComposer:
         ):
             # Django would encode or fold these; let it.
             return None
+        date = self._now()
         wire_key = (key, name.isascii())
         if wire_key in self._wire:
             template = self._wire[wire_key]
+            data = None if template is None else self._splice(template, to, name, message_id, date)
         else:
-            template = self._wire[wire_key] = self._checked_template(shared, notification)
-        if template is None:
-            return None
-        data = self._splice(template, to, name, message_id, self._now())
+            data = self._first_splice(wire_key, shared, notification, date)
         return None if data is None else WireMessage(self._sender(), to, data)
 
     # --- the parts --------------------------------------------------------
@@ -306,24 +305,34 @@ class EmailComposer:
         self._shared[key] = shared
         return shared
 
-    def _checked_template(
-        self, shared: _Shared, notification: Notification
-    ) -> _WireTemplate | None:
+    def _first_splice(
+        self,
+        wire_key: tuple[Any, ...],
+        shared: _Shared,
+        notification: Notification,
+        date: bytes,
+    ) -> bytes | None:
+        """Build an event's wire template and check it on this recipient."""
         name = notification.user.get_short_name()
         template = _wire_template(shared, ascii_name=name.isascii())
         if template is None:
+            self._wire[wire_key] = None
             return None
+        to, message_id = notification.user.email, _message_id(notification)
+        spliced = self._splice(template, to, name, message_id, date)
+        if spliced is None:
+            return None  # this name does not fit; check the template on the next
         # Django's own message for this recipient, given the same date and
         # boundary, must be these bytes exactly; if not, Django builds them all.
-        to, date = notification.user.email, self._now()
-        spliced = self._splice(template, to, name, _message_id(notification), date)
         direct = build_email(notification).message()
         direct.replace_header("Date", date.decode("ascii"))
         direct.set_boundary(template.boundary.decode("ascii"))
         if spliced != direct.as_bytes(linesep="\r\n"):
             log.warning("%s notices: the spliced MIME differs from Django's", notification.kind)
+            self._wire[wire_key] = None
             return None
-        return template
+        self._wire[wire_key] = template
+        return spliced
 
     @staticmethod
     def _splice(

@@ -196,3 +196,19 @@ def test_a_template_that_uses_more_of_the_recipient_is_rendered_per_person(
         message = composer.wire(notice)
         if message is not None:
             assert message.data == _django_bytes(notice, message.data)
+
+
+@pytest.mark.django_db
+def test_a_name_that_does_not_fit_does_not_cost_the_others_the_shortcut(contest):
+    # The first recipient's name is too long for a legal line once escaped:
+    # that one goes through Django, and the template is checked on the next.
+    users = [
+        User.objects.create_user("amp@example.org", "x", full_name="&" * 200),
+        User.objects.create_user("ann@example.org", "x", full_name="Ann Archer"),
+    ]
+    first, second = _notices(NotificationKind.BALLOT_OPEN, contest, users)
+    composer = EmailComposer()
+
+    assert composer.wire(first) is None
+    message = composer.wire(second)
+    assert message is not None and message.data == _django_bytes(second, message.data)

@@ -8,10 +8,11 @@ import socket
 from collections.abc import Iterator
 from email import message_from_bytes
 from email.message import Message
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 from aiosmtpd.controller import Controller
+from django.core.mail.backends.smtp import EmailBackend
 from django.db import connection
 
 from accounts.models import User
@@ -139,3 +140,25 @@ def test_marks_commit_without_waiting_for_the_disk_and_the_setting_is_put_back(
     with connection.cursor() as cursor:
         cursor.execute("SHOW synchronous_commit")
         assert cursor.fetchone()[0] == "on"
+
+
+class SigningBackend(EmailBackend):
+    """A subclass that does more per message: it must still be asked."""
+
+    sent: ClassVar[int] = 0
+
+    def _send(self, email_message: Any) -> bool:
+        SigningBackend.sent += 1
+        return super()._send(email_message)
+
+
+@pytest.mark.django_db
+def test_a_subclass_of_the_smtp_backend_still_sends_every_message(
+    contest, poll, make_members, sink, settings
+):
+    settings.EMAIL_BACKEND = f"{__name__}.SigningBackend"
+    SigningBackend.sent = 0
+    notify(make_members(3), NotificationKind.BALLOT_OPEN, contest=contest, poll=poll)
+
+    assert deliver_pending().sent == 3
+    assert SigningBackend.sent == 3 and len(sink.messages) == 3
