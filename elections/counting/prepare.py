@@ -58,15 +58,18 @@ def prepare(
         r = b.ranking
         raw[r] = get(r, 0) + w
     blank: Weight = 0
-    # Set operations in C rather than a loop in Python per id: with 130,000 papers these
-    # checks were most of the time of preparing a count.
-    names_known = known.issuperset
+    # One set operation per ranking, in C: taking its ids out of the known ones leaves as
+    # many fewer as it has ids only if every one is known and none is repeated. (A loop in
+    # Python per id was most of the time of preparing a count of 130,000 papers; a set of
+    # each ranking and a second look for unknown ids, a quarter more than this.)
+    outside = known.difference
+    n_known = len(known)
     for ranking in raw:
         if type(ranking) is not tuple and not isinstance(ranking, tuple):
             raise CountError(f"ballot ranking must be a tuple of ids: {ranking!r}")
-        if len(ranking) > 1 and len(set(ranking)) != len(ranking):
-            raise CountError(f"a ballot ranks a candidate twice: {ranking!r}")
-        if not names_known(ranking):
+        if len(outside(ranking)) + len(ranking) != n_known:
+            if len(set(ranking)) != len(ranking):
+                raise CountError(f"a ballot ranks a candidate twice: {ranking!r}")
             unknown = [c for c in ranking if c not in known]
             raise CountError(f"a ballot names unknown candidate(s) {unknown!r}")
     if withdrawn or () in raw or 0 in raw.values():

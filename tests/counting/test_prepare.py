@@ -57,6 +57,7 @@ def test_it_accepts_a_fraction_subclass_as_a_weight() -> None:
     [
         ([("a", "b"), ("b", "b"), ("z",)], r"ranks a candidate twice: \('b', 'b'\)"),
         ([("a", "b"), ("z", "a"), ("b", "b")], r"unknown candidate\(s\) \['z'\]"),
+        ([("a", "z", "z")], r"ranks a candidate twice: \('a', 'z', 'z'\)"),
         ([("a",), "ab"], "must be a tuple of ids: 'ab'"),
     ],
 )
