@@ -64,9 +64,7 @@ class RuleSet(models.Model):
         validators=[MaxValueValidator(100)],
         help_text="Share of the roll that must vote for the result to stand (0: none).",
     )
-    show_affiliation = models.BooleanField(
-        "show candidates' affiliation or slate", default=False
-    )
+    show_affiliation = models.BooleanField("show candidates' affiliation or slate", default=False)
     nomination_threshold = models.PositiveSmallIntegerField(
         default=1, help_text="Nominators a candidate needs, besides themselves."
     )
