@@ -13,6 +13,8 @@ from typing import TYPE_CHECKING, Any
 from django.conf import settings
 from django.db import models, transaction
 from django.db.models import Exists, OuterRef
+from django.db.models.signals import m2m_changed
+from django.dispatch import receiver
 from django.urls import reverse
 from django.utils import timezone
 
@@ -244,6 +246,28 @@ class RollEntry(models.Model):
         return cls.objects.filter(poll=poll).count()
 
 
+@receiver(m2m_changed, sender=Poll.candidates.through)
+def _candidates_fixed_once_opened(
+    sender: Any, instance: Any, action: str, reverse: bool, pk_set: set[int] | None, **kwargs: Any
+) -> None:
+    """A poll's candidates are set while it is scheduled and never after.
+
+    Casting relies on it: the ballot paper a voter's page read is the paper
+    the vote is counted on (services/casting.py, `cast_marked_paper`).
+    """
+    if not action.startswith("pre_"):
+        return
+    if reverse:  # candidate.polls.add(...): the polls are in pk_set
+        polls = (
+            Poll.objects.filter(pk__in=pk_set or ()) if action != "pre_clear" else instance.polls
+        )
+        touched = polls.exclude(status=PollStatus.SCHEDULED).exists()
+    else:
+        touched = instance.status != PollStatus.SCHEDULED
+    if touched:
+        raise InvalidTransition("A poll's candidates cannot change once it has opened.")
+
+
 def _poll(poll_id: int) -> models.QuerySet[Poll]:
     return Poll.objects.filter(pk=poll_id)
 
@@ -264,14 +288,15 @@ _LOCK_POLL = PreparedQuery(_poll, "poll_id", for_share=True)
 _LOCK_POLL_FOR_VOTER = PreparedQuery(_poll_and_voter, "poll_id", "voter_id", for_share=True)
 
 
-def lock_poll_for_casting(poll_id: int, voter: Any = None) -> Poll:
+def lock_poll_for_casting(poll_id: int, voter: Any = None, contest: Contest | None = None) -> Poll:
     """Read the poll under a shared row lock, with its contest and rules.
 
     Many votes can hold it at once; the close's exclusive lock waits for
     them all, and votes arriving after the close see it closed. With a
     `voter`, the same statement says whether they are on the poll's roll
     (`voter_on_roll`) and have voted in it (`voter_has_voted`). The contest
-    and rules are read by a statement of their own after the lock is granted.
+    and rules are read by a statement of their own after the lock is granted,
+    unless the caller already holds them (`contest`).
     """
     if voter is None:
         found = list(_LOCK_POLL.run(poll_id=poll_id))
@@ -280,5 +305,7 @@ def lock_poll_for_casting(poll_id: int, voter: Any = None) -> Poll:
     if not found:
         raise Poll.DoesNotExist
     poll = found[0]
-    poll.contest = Contest.objects.select_related("rules").get(pk=poll.contest_id)
+    if contest is None or contest.pk != poll.contest_id:
+        contest = Contest.objects.select_related("rules").get(pk=poll.contest_id)
+    poll.contest = contest
     return poll

@@ -15,7 +15,15 @@ from django.utils import timezone
 
 from elections.ballot_paper import NO, YES, BallotPaper, PaperKind
 from elections.exceptions import BallotRefused
-from elections.models import Channel, InboxBallot, Participation, Poll, RollEntry, VotingChannel
+from elections.models import (
+    Channel,
+    Contest,
+    InboxBallot,
+    Participation,
+    Poll,
+    RollEntry,
+    VotingChannel,
+)
 from elections.models.polls import lock_poll_for_casting
 from elections.models.proxies import ProxyAppointment
 from elections.services.receipts import new_receipt_code, receipt_digest
@@ -72,16 +80,24 @@ def cast_ballot(
 
 
 def cast_marked_paper(
-    poll_id: int, voter: User, form: Mapping[str, Any], *, cast_by: User | None = None
+    poll: Poll, voter: User, form: Mapping[str, Any], *, cast_by: User | None = None
 ) -> str:
     """Read the marked paper from the voter's posted form and cast it; return the receipt code.
 
-    The paper is read inside the casting transaction, after the poll is
-    locked, so the form is checked once, against the paper as it stands
-    when the ballot goes in. A form that does not fit it (stale, tampered)
-    raises BallotRefused with `BallotPaper.read`'s code, like any refusal.
+    `poll` is as the page loaded it, with its contest and rules. Its ballot
+    paper and rules are taken from there rather than read again inside the
+    transaction: a poll's candidates are fixed when the poll is created, and
+    rules change only by a ruling, which locks the rules row, not the poll,
+    so no read under the poll's lock would order a ruling against a vote any
+    better than the page's read a moment before. What the poll's lock does
+    order, the poll being open or closed, is read under it. A form that does
+    not fit the paper (stale, tampered) raises BallotRefused with
+    `BallotPaper.read`'s code, like any refusal.
     """
-    return _cast(poll_id, voter, lambda paper: paper.read(form), cast_by=cast_by)
+    paper = poll.ballot_paper()
+    return _cast(
+        poll.pk, voter, lambda _: paper.read(form), cast_by=cast_by, known=(poll.contest, paper)
+    )
 
 
 def _cast(
@@ -91,12 +107,15 @@ def _cast(
     *,
     cast_by: User | None,
     channel: str = VotingChannel.ONLINE,
+    known: tuple[Contest, BallotPaper] | None = None,
 ) -> str:
     by_proxy = cast_by is not None and cast_by != voter
     try:
         with transaction.atomic():
             try:
-                poll = lock_poll_for_casting(poll_id, voter=voter)
+                poll = lock_poll_for_casting(
+                    poll_id, voter=voter, contest=known[0] if known else None
+                )
             except Poll.DoesNotExist:
                 raise BallotRefused("no_poll", "There is no such poll.") from None
             verdict = poll.accepts_votes_at(timezone.now())
@@ -116,7 +135,7 @@ def _cast(
                 # The friendly answer for the common case; the unique
                 # constraint below is what stops two requests racing.
                 raise _already_voted(voter, by_proxy)
-            paper = poll.ballot_paper()
+            paper = known[1] if known else poll.ballot_paper()
             choices = read(paper)
             _check_choices(paper, choices)
             Participation.objects.create(

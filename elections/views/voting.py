@@ -112,10 +112,10 @@ class BallotView(View):
 
     def _cast(self, request: HttpRequest, poll: Poll, voter: User) -> HttpResponse:
         """Cast the confirmed paper. Every check (the poll, the roll, the proxy,
-        the paper) is made once, inside the casting transaction: the busiest
-        request of an election pays for no check twice."""
+        the paper) is made once, by the casting service: the busiest request of
+        an election pays for no check twice."""
         try:
-            code = cast_marked_paper(poll.pk, voter, request.POST, cast_by=request.user)
+            code = cast_marked_paper(poll, voter, request.POST, cast_by=request.user)
         except BallotRefused as refusal:
             if refusal.code in REFUSED_FOR_THE_POLL:
                 return self._status(request, poll, str(refusal), status=409)

@@ -10,11 +10,12 @@ from __future__ import annotations
 from http import HTTPStatus
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from config.security import official_status
+from elections.exceptions import InvalidTransition
 from elections.models import Method, Participation
 from tests.conftest import candidate_ids, poll_of
 
@@ -42,12 +43,12 @@ def test_casting_reads_each_thing_once(client, alice, make_contest):
 
     assert response.status_code == HTTPStatus.OK
     assert Participation.objects.filter(poll=poll, voter=alice).exists()
-    # The session; the user with their roles and unread count; the poll and the
-    # person's membership (access); then in the transaction the poll locked with
-    # the roll and participation checks, the contest's rules, the paper, and the
-    # two rows.
+    # The session; the user with their roles and unread count; the poll with its
+    # rules and the person's membership (access); the paper; then in the
+    # transaction the poll locked with the roll and participation checks, and
+    # the two rows.
     statements = _statements(queries)
-    assert len(statements) == 9, "\n".join(statements)
+    assert len(statements) == 8, "\n".join(statements)
     assert sum("elections_rollentry" in s for s in statements) == 1
     assert sum("elections_candidate" in s for s in statements) == 1
 
@@ -76,3 +77,16 @@ def test_a_user_loaded_elsewhere_is_still_checked(sam, django_assert_num_queries
         status = official_status(sam)
         assert official_status(sam) == status
     assert status.official
+
+
+@pytest.mark.django_db
+def test_an_open_polls_candidates_cannot_change(make_contest):
+    # The cast takes the paper the page read; that holds because this cannot happen.
+    contest = make_contest(Method.PLURALITY)
+    poll = poll_of(contest)
+    ann = contest.candidates.get(name="Ann Archer")
+    with pytest.raises(InvalidTransition), transaction.atomic():
+        poll.candidates.remove(ann)
+    with pytest.raises(InvalidTransition), transaction.atomic():
+        ann.polls.clear()
+    assert poll.candidates.count() == 3
