@@ -169,9 +169,23 @@ REFERENCES = {
 }
 
 
-def _child(queue, fn, method, names, raw, seats) -> None:
+# A reference is run as often as ours (--repeat) and its best run kept, as ours is,
+# unless its runs have already taken this long: the slow ones run once.
+REPEAT_WITHIN_SECONDS = 5.0
+
+
+def _child(queue, fn, method, names, raw, seats, repeat) -> None:
     try:
-        seconds, cpu, elected = fn(method, names, raw, seats)
+        best: tuple[float, float, Any] | None = None
+        spent = 0.0
+        for _ in range(max(1, repeat)):
+            run = fn(method, names, raw, seats)
+            spent += run[0]
+            if best is None or run[0] < best[0]:
+                best = run
+            if spent > REPEAT_WITHIN_SECONDS:
+                break
+        seconds, cpu, elected = best
         queue.put({"seconds": seconds, "cpu_seconds": cpu, "elected": elected})
     except ImportError as e:
         queue.put({"skipped": f"not installed ({e.name})"})
@@ -182,11 +196,19 @@ def _child(queue, fn, method, names, raw, seats) -> None:
 
 
 def run_reference(
-    name: str, method: str, names: list[str], raw: Raw, seats: int, timeout: float
+    name: str,
+    method: str,
+    names: list[str],
+    raw: Raw,
+    seats: int,
+    timeout: float,
+    repeat: int = 1,
 ) -> dict[str, Any]:
     ctx = mp.get_context("fork")
     queue = ctx.Queue()
-    proc = ctx.Process(target=_child, args=(queue, REFERENCES[name], method, names, raw, seats))
+    proc = ctx.Process(
+        target=_child, args=(queue, REFERENCES[name], method, names, raw, seats, repeat)
+    )
     proc.start()
     try:
         return queue.get(timeout=timeout)
@@ -209,7 +231,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seats", type=int, default=4)
     p.add_argument("--smoke", action="store_true", help="a few hundred ballots, quickly")
     p.add_argument("--timeout", type=float, default=180.0, help="seconds per reference")
-    p.add_argument("--repeat", type=int, default=3, help="our runs; the best is reported")
+    p.add_argument(
+        "--repeat", type=int, default=3, help="runs of each contender; the best is reported"
+    )
     p.add_argument("--no-references", action="store_true", help="time our engine only")
     p.add_argument("--json-out", type=Path)
     args = p.parse_args(argv)
@@ -259,7 +283,7 @@ def main(argv: list[str] | None = None) -> int:
         mine = report["ours"][key]
         fastest: tuple[str, float] | None = None
         for name in [] if args.no_references else REFERENCES:
-            out = run_reference(name, key, names, raw, seats, timeout)
+            out = run_reference(name, key, names, raw, seats, timeout, args.repeat)
             if "skipped" in out:
                 print(f"{name:<12} {key:<4} skipped: {out['skipped']}")
             else:
