@@ -261,7 +261,7 @@ def tables(results: dict[str, dict[str, Any]]) -> str:
             "| page | " + " | ".join(heads) + " |",
             "| --- |" + " --- |" * len(heads),
         ]
-        for page in ("floor", "home", "ballot", "result"):
+        for page in ("floor", "home", "past", "ballot", "result"):
             queries = [str(s["queries"].get(page, "-")) for s in sizes]
             rates = [
                 f"{s['http'][page]['per_second']:.0f}/s, {_ms(s['http'][page]['p99_ms'])}"
