@@ -212,3 +212,26 @@ def test_a_name_that_does_not_fit_does_not_cost_the_others_the_shortcut(contest)
     assert composer.wire(first) is None
     message = composer.wire(second)
     assert message is not None and message.data == _django_bytes(second, message.data)
+
+
+@pytest.mark.django_db
+def test_if_djangos_message_differs_the_event_goes_through_django(contest, people, monkeypatch):
+    # A change in Django's MIME (here, a header it would add) must not be
+    # papered over by our prebuilt bytes: the check on the first recipient
+    # sees the difference and the whole event falls back to Django's path.
+    from elections import notification_content
+
+    real = notification_content.build_email
+
+    def with_a_header(notification: Notification, **kwargs: Any):  # type: ignore[no-untyped-def]
+        email = real(notification, **kwargs)
+        email.extra_headers["X-Django-Changed"] = "yes"
+        return email
+
+    monkeypatch.setattr(notification_content, "build_email", with_a_header)
+    notices = _notices(NotificationKind.BALLOT_OPEN, contest, people[:3])
+    composer = EmailComposer()
+
+    assert [composer.wire(notice) for notice in notices] == [None, None, None]
+    # The rendering shortcut, which does not depend on Django's MIME, still holds.
+    assert all(composer.render(n) == render_notification(n) for n in notices)
