@@ -1,64 +1,162 @@
-"""ORM queries compiled to SQL once per process, then run again with new ids.
+"""ORM queries compiled to SQL once per process, then run again with new values.
 
 Django builds and compiles a queryset afresh every time it runs; for a query
 with a few subqueries that costs 1-2 ms of Python, several times what the
 database takes to answer it. On the paths every request or every ballot takes
-(loading the request's user with their roles, locking a poll to cast) that
-was the larger part of the work, so those queries are written with the ORM as
-usual, compiled once here, and run as raw SQL with only their ids changed.
+(loading the request's user with their roles, the poll a ballot is for,
+casting) that was the larger part of the work, so those queries are written
+with the ORM as usual, compiled once here, and run as raw SQL with only their
+values changed.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
 from django.db import connection
-from django.db.models import Model, QuerySet
-from django.db.models.query import RawQuerySet
+from django.db.models import F, Model, QuerySet
 
 M = TypeVar("M", bound=Model)
 
-# Stand-ins for the ids while compiling: values no real primary key takes.
-_SENTINEL_BASE = -(2**40)
+# Stand-ins for the values while compiling: ids no primary key takes, and
+# instants in the first century.
+_SENTINEL_ID = -(2**40)
+_SENTINEL_TIME = datetime(1, 1, 1, tzinfo=UTC)
 
 
 class PreparedQuery(Generic[M]):
-    """`build(**ids)` compiled once per database vendor; `run(**ids)` runs it again.
+    """`build(**values)` compiled once per database vendor; `run(**values)` runs it again.
 
-    Every keyword of `build` is an integer id (a primary key); each must reach
-    the SQL as a parameter, which compiling checks. With `for_share`, the rows
-    of the queryset's own table are read under a shared row lock on PostgreSQL
-    (Django's select_for_update has no FOR SHARE).
+    Every positional slot names an integer id (a primary key) and every slot in
+    `datetimes` an aware datetime; each must reach the SQL as a parameter, which
+    compiling checks. With `for_share`, the rows of the queryset's own table are
+    read under a shared row lock on PostgreSQL (Django's select_for_update has
+    no FOR SHARE).
+
+    `related` loads objects along foreign keys in the same statement, as
+    select_related would, but only the fields named (`{"contest": ("title",),
+    "contest__rules": ("seats",)}`); the rest are deferred, so reading one of
+    them still works, at the cost of a query. Name only fields whose column
+    needs no conversion (text, numbers, booleans, times, keys): their values
+    come as the database driver gives them.
     """
 
     def __init__(
-        self, build: Callable[..., QuerySet[M]], *slots: str, for_share: bool = False
+        self,
+        build: Callable[..., QuerySet[M]],
+        *slots: str,
+        datetimes: Iterable[str] = (),
+        related: Mapping[str, Iterable[str]] | None = None,
+        for_share: bool = False,
     ) -> None:
         self._build = build
         self._slots = slots
+        self._datetimes = tuple(datetimes)
+        self._related = {path: tuple(fields) for path, fields in (related or {}).items()}
         self._for_share = for_share
-        self._compiled: dict[str, tuple[type[M], str, tuple[Any, ...], dict[int, str]]] = {}
+        self._compiled: dict[str, _Compiled[M]] = {}
 
-    def run(self, **ids: int) -> RawQuerySet[M]:
-        model, sql, params, where = self._compiled.get(connection.vendor) or self._compile()
-        bound = [ids[where[i]] if i in where else value for i, value in enumerate(params)]
-        return model._default_manager.raw(sql, bound)
+    def run(self, **values: Any) -> list[M]:
+        """The rows for these values, as model instances with their related objects."""
+        compiled = self._compiled_for_connection()
+        rows = list(compiled.model._default_manager.raw(compiled.sql, compiled.bind(values)))
+        for row in rows:
+            compiled.attach_related(row)
+        return rows
 
-    def _compile(self) -> tuple[type[M], str, tuple[Any, ...], dict[int, str]]:
-        sentinels = {_SENTINEL_BASE - n: slot for n, slot in enumerate(self._slots)}
-        queryset = self._build(**{slot: value for value, slot in sentinels.items()})
-        sql, params = queryset.query.sql_with_params()
-        where = {
-            i: sentinels[value]
-            for i, value in enumerate(params)
-            if type(value) is int and value in sentinels
+    def bound(self, **values: Any) -> tuple[str, list[Any]]:
+        """The SQL and its parameters for these values, to run as part of a larger statement."""
+        compiled = self._compiled_for_connection()
+        return compiled.sql, compiled.bind(values)
+
+    def _compiled_for_connection(self) -> _Compiled[M]:
+        return self._compiled.get(connection.vendor) or self._compile()
+
+    def _compile(self) -> _Compiled[M]:
+        ops = connection.ops
+        ids = {_SENTINEL_ID - n: slot for n, slot in enumerate(self._slots)}
+        times = {
+            _SENTINEL_TIME + timedelta(seconds=n): slot for n, slot in enumerate(self._datetimes)
         }
-        missing = set(self._slots) - set(where.values())
+        queryset = self._build(
+            **{slot: value for value, slot in ids.items()},
+            **{slot: value for value, slot in times.items()},
+        )
+        aliases: dict[str, list[tuple[str, str]]] = {}
+        for n, (path, names) in enumerate(self._related.items()):
+            model = _model_at(queryset.model, path)
+            # Model.from_db takes the values in the order of the model's fields.
+            wanted = {model._meta.pk.name, *names}
+            fields = [f.name for f in model._meta.concrete_fields if f.name in wanted]
+            if len(fields) != len(wanted):
+                raise ValueError(f"not fields of {model.__name__}: {sorted(wanted - {*fields})}")
+            aliases[path] = [
+                (model._meta.get_field(name).attname, f"prepared_{n}_{name}") for name in fields
+            ]
+            queryset = queryset.annotate(
+                **{
+                    alias: F(f"{path}__{name}")
+                    for name, (_, alias) in zip(fields, aliases[path], strict=True)
+                }
+            )
+        sql, params = queryset.query.sql_with_params()
+        # Each parameter that is a stand-in becomes a slot; datetimes are matched
+        # as the backend adapts them (SQLite turns them into text).
+        adapted_times = {ops.adapt_datetimefield_value(t): slot for t, slot in times.items()}
+        where: dict[int, tuple[str, bool]] = {}
+        for i, value in enumerate(params):
+            if type(value) is int and value in ids:
+                where[i] = (ids[value], False)
+            elif isinstance(value, datetime | str) and value in adapted_times:
+                where[i] = (adapted_times[value], True)
+        missing = {*self._slots, *self._datetimes} - {slot for slot, _ in where.values()}
         if missing:
-            raise ValueError(f"these ids never reach the SQL: {sorted(missing)}")
+            raise ValueError(f"these values never reach the SQL: {sorted(missing)}")
         if self._for_share and connection.vendor == "postgresql":
-            sql = f"{sql} FOR SHARE OF {connection.ops.quote_name(queryset.model._meta.db_table)}"
-        compiled = (queryset.model, sql, tuple(params), where)
+            sql = f"{sql} FOR SHARE OF {ops.quote_name(queryset.model._meta.db_table)}"
+        compiled = _Compiled(queryset.model, sql, tuple(params), where, aliases)
         self._compiled[connection.vendor] = compiled
         return compiled
+
+
+class _Compiled(Generic[M]):
+    def __init__(
+        self,
+        model: type[M],
+        sql: str,
+        params: tuple[Any, ...],
+        where: dict[int, tuple[str, bool]],
+        aliases: dict[str, list[tuple[str, str]]],
+    ) -> None:
+        self.model, self.sql, self.params, self.where, self.aliases = (
+            model, sql, params, where, aliases
+        )  # fmt: skip
+
+    def bind(self, values: Mapping[str, Any]) -> list[Any]:
+        adapt = connection.ops.adapt_datetimefield_value
+        bound = list(self.params)
+        for i, (slot, is_time) in self.where.items():
+            bound[i] = adapt(values[slot]) if is_time else values[slot]
+        return bound
+
+    def attach_related(self, row: M) -> None:
+        """Turn the related objects' columns on `row` into the objects, as select_related does."""
+        for path, columns in self.aliases.items():
+            *parents, name = path.split("__")
+            owner: Any = row
+            for parent in parents:
+                owner = getattr(owner, parent)
+            values = [row.__dict__.pop(alias) for _, alias in columns]
+            if values[0] is None:
+                setattr(owner, name, None)
+                continue
+            model = type(owner)._meta.get_field(name).related_model
+            setattr(owner, name, model.from_db(row._state.db, [a for a, _ in columns], values))
+
+
+def _model_at(model: type[Model], path: str) -> type[Model]:
+    for name in path.split("__"):
+        model = model._meta.get_field(name).related_model  # type: ignore[assignment]
+    return model

@@ -81,6 +81,11 @@ class Poll(models.Model):
         return reverse("ballot", args=[self.pk])
 
     def accepts_votes_at(self, now: datetime) -> Verdict:
+        """Whether a vote arriving at `now` is in time, and if not, why.
+
+        `votes_accepted_at` is the same rule as a filter, for the database
+        to apply under the casting lock; a test holds the two together.
+        """
         if self.suspended or self.contest.state == ContestState.QUASHED:
             return refused("This poll is suspended.")
         if self.status == PollStatus.SCHEDULED or now < self.opens_at:
@@ -88,6 +93,13 @@ class Poll(models.Model):
         if self.status != PollStatus.OPEN or now >= self.closes_at:
             return refused("This poll has closed.")
         return ALLOWED
+
+    @staticmethod
+    def votes_accepted_at(now: datetime) -> models.Q:
+        """The polls whose `accepts_votes_at(now)` allows a vote, as a filter."""
+        return models.Q(
+            status=PollStatus.OPEN, suspended=False, opens_at__lte=now, closes_at__gt=now
+        ) & ~models.Q(contest__state=ContestState.QUASHED)
 
     def roll_user_ids(self) -> models.QuerySet:
         return RollEntry.objects.filter(poll=self).values_list("user_id", flat=True)
@@ -103,8 +115,7 @@ class Poll(models.Model):
         else:
             kind = PaperKind.SINGLE
         options = tuple(
-            Option(c.pk, c.name, c.affiliation)
-            for c in self.candidates.order_by("position", "name")
+            Option(c.pk, c.name, c.affiliation) for c in _POLL_CANDIDATES.run(poll_id=self.pk)
         )
         return BallotPaper(
             kind, options, seats=rules.seats, abstention_allowed=rules.abstention_allowed
@@ -272,10 +283,13 @@ def _poll(poll_id: int) -> models.QuerySet[Poll]:
     return Poll.objects.filter(pk=poll_id)
 
 
-def _poll_and_voter(poll_id: int, voter_id: int) -> models.QuerySet[Poll]:
+def _poll_for_vote(poll_id: int, voter_id: int, now: datetime) -> models.QuerySet[Poll]:
     from elections.models.ballots import Participation
 
-    return Poll.objects.filter(pk=poll_id).annotate(
+    return Poll.objects.filter(pk=poll_id).order_by().annotate(
+        accepting=models.ExpressionWrapper(
+            Poll.votes_accepted_at(now), output_field=models.BooleanField()
+        ),
         voter_on_roll=Exists(RollEntry.objects.filter(poll=OuterRef("pk"), user_id=voter_id)),
         voter_has_voted=Exists(
             Participation.objects.filter(poll=OuterRef("pk"), voter_id=voter_id)
@@ -283,25 +297,49 @@ def _poll_and_voter(poll_id: int, voter_id: int) -> models.QuerySet[Poll]:
     )
 
 
-# Every ballot takes one of these: compiled once (config/prepared.py).
+def _poll_candidates(poll_id: int) -> models.QuerySet[Candidate]:
+    return Candidate.objects.filter(polls=poll_id).order_by("position", "name")
+
+
+# Every ballot takes these: compiled once (config/prepared.py).
 _LOCK_POLL = PreparedQuery(_poll, "poll_id", for_share=True)
-_LOCK_POLL_FOR_VOTER = PreparedQuery(_poll_and_voter, "poll_id", "voter_id", for_share=True)
+_LOCK_POLL_FOR_VOTE = PreparedQuery(
+    _poll_for_vote, "poll_id", "voter_id", datetimes=("now",), for_share=True
+)
+_POLL_CANDIDATES = PreparedQuery(_poll_candidates, "poll_id")
 
 
-def lock_poll_for_casting(poll_id: int, voter: Any = None, contest: Contest | None = None) -> Poll:
+def poll_for_vote_sql(poll_id: int, voter_id: int, now: datetime) -> tuple[str, list[Any]]:
+    """`lock_poll_for_casting`'s statement with a voter, to run inside a larger one.
+
+    Its row is the poll with `accepting` (`votes_accepted_at(now)`),
+    `voter_on_roll` and `voter_has_voted`, read under the shared lock.
+    """
+    return _LOCK_POLL_FOR_VOTE.bound(poll_id=poll_id, voter_id=voter_id, now=now)
+
+
+def lock_poll_for_casting(
+    poll_id: int,
+    voter: Any = None,
+    contest: Contest | None = None,
+    now: datetime | None = None,
+) -> Poll:
     """Read the poll under a shared row lock, with its contest and rules.
 
     Many votes can hold it at once; the close's exclusive lock waits for
     them all, and votes arriving after the close see it closed. With a
-    `voter`, the same statement says whether they are on the poll's roll
-    (`voter_on_roll`) and have voted in it (`voter_has_voted`). The contest
-    and rules are read by a statement of their own after the lock is granted,
-    unless the caller already holds them (`contest`).
+    `voter`, the same statement says whether the poll takes votes at `now`
+    (`accepting`), and whether they are on the poll's roll (`voter_on_roll`)
+    and have voted in it (`voter_has_voted`). The contest and rules are read
+    by a statement of their own after the lock is granted, unless the caller
+    already holds them (`contest`).
     """
     if voter is None:
-        found = list(_LOCK_POLL.run(poll_id=poll_id))
+        found = _LOCK_POLL.run(poll_id=poll_id)
     else:
-        found = list(_LOCK_POLL_FOR_VOTER.run(poll_id=poll_id, voter_id=voter.pk))
+        found = _LOCK_POLL_FOR_VOTE.run(
+            poll_id=poll_id, voter_id=voter.pk, now=now or timezone.now()
+        )
     if not found:
         raise Poll.DoesNotExist
     poll = found[0]

@@ -7,12 +7,18 @@ leaves with the voter is the receipt code.
 
 from __future__ import annotations
 
+import json
+import uuid
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from contextlib import nullcontext
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
+from accounts.models import User
 from elections.ballot_paper import NO, YES, BallotPaper, PaperKind
 from elections.exceptions import BallotRefused
 from elections.models import (
@@ -24,12 +30,9 @@ from elections.models import (
     RollEntry,
     VotingChannel,
 )
-from elections.models.polls import lock_poll_for_casting
+from elections.models.polls import lock_poll_for_casting, poll_for_vote_sql
 from elections.models.proxies import ProxyAppointment
 from elections.services.receipts import new_receipt_code, receipt_digest
-
-if TYPE_CHECKING:
-    from accounts.models import User
 
 
 def can_vote(poll: Poll, user: User, *, proxy: User | None = None) -> tuple[bool, str]:
@@ -76,7 +79,7 @@ def cast_ballot(
     transaction that checks the poll is open and writes the rows.
     """
     chosen = list(choices)
-    return _cast(poll_id, voter, lambda paper: chosen, cast_by=cast_by, channel=channel)
+    return _cast(poll_id, voter, lambda _: chosen, cast_by=cast_by, channel=channel)
 
 
 def cast_marked_paper(
@@ -85,14 +88,14 @@ def cast_marked_paper(
     """Read the marked paper from the voter's posted form and cast it; return the receipt code.
 
     `poll` is as the page loaded it, with its contest and rules. Its ballot
-    paper and rules are taken from there rather than read again inside the
-    transaction: a poll's candidates are fixed when the poll is created, and
-    rules change only by a ruling, which locks the rules row, not the poll,
-    so no read under the poll's lock would order a ruling against a vote any
-    better than the page's read a moment before. What the poll's lock does
-    order, the poll being open or closed, is read under it. A form that does
-    not fit the paper (stale, tampered) raises BallotRefused with
-    `BallotPaper.read`'s code, like any refusal.
+    paper and rules are taken from there rather than read again with the
+    vote: a poll's candidates are fixed once it opens, and rules change only
+    by a ruling, which locks the rules row, not the poll, so no read under the
+    poll's lock would order a ruling against a vote any better than the
+    page's read a moment before. What the poll's lock does order, the poll
+    taking votes or not, is read under it. A form that does not fit the paper
+    (stale, tampered) raises BallotRefused with `BallotPaper.read`'s code,
+    unless the poll or the person is refused first.
     """
     paper = poll.ballot_paper()
     return _cast(
@@ -110,44 +113,166 @@ def _cast(
     known: tuple[Contest, BallotPaper] | None = None,
 ) -> str:
     by_proxy = cast_by is not None and cast_by != voter
+    now = timezone.now()
+    if known is None:
+        try:
+            poll = Poll.objects.select_related("contest__rules").get(pk=poll_id)
+        except Poll.DoesNotExist:
+            raise BallotRefused("no_poll", "There is no such poll.") from None
+        known = (poll.contest, poll.ballot_paper())
+    contest, paper = known
+    try:
+        choices = read(paper)
+        _check_choices(paper, choices)
+    except BallotRefused:
+        # What is wrong with the poll or the person comes first: re-marking
+        # the paper would not help with that.
+        with transaction.atomic():
+            _refuse_if_not_open_to(
+                _locked(poll_id, voter, contest, now), voter, cast_by, channel, now
+            )
+        raise
+    code = new_receipt_code()
+    vote = _Vote(poll_id, voter.pk, (cast_by or voter).pk, channel, choices, code, now)
+    # In the room's channel (on paper) an online vote is refused, and the
+    # other way round; the statement needs only the answer.
+    in_channel = not (
+        channel == VotingChannel.ONLINE and contest.rules.channel == Channel.IN_PERSON
+    )
+    # A vote of one's own is one statement (it is its own transaction); a
+    # proxy's checks the appointment in the same transaction as the write.
+    with transaction.atomic() if by_proxy else nullcontext():
+        poll = _write(vote, in_channel)
+        if poll is None:
+            raise BallotRefused("no_poll", "There is no such poll.")
+        poll.contest = contest
+        if not poll.written:
+            _refuse_if_not_open_to(poll, voter, cast_by, channel, now)
+            # Every check passed, yet no row was written: another request
+            # for the same person got there first (the unique constraint).
+            raise _already_voted(voter, by_proxy)
+        if by_proxy:
+            _check_proxy(poll, principal=voter, proxy=cast_by)  # type: ignore[arg-type]
+    return code
+
+
+@dataclass(frozen=True)
+class _Vote:
+    poll_id: int
+    voter_id: int
+    cast_by_id: int
+    channel: str
+    choices: Sequence[int | str]
+    code: str
+    now: datetime
+
+
+def _write(vote: _Vote, in_channel: bool) -> Poll | None:
+    """Write the vote if the poll takes it; return the poll as read under its lock.
+
+    The poll comes with `accepting`, `voter_on_roll` and `voter_has_voted`
+    (see `lock_poll_for_casting`) and `written`, whether both rows went in.
+    On PostgreSQL the lock, the checks and both rows are one statement, one
+    round trip and its own transaction; elsewhere, a transaction of three.
+    """
+    if connection.vendor == "postgresql":
+        return _write_in_one_statement(vote, in_channel)
     try:
         with transaction.atomic():
-            try:
-                poll = lock_poll_for_casting(
-                    poll_id, voter=voter, contest=known[0] if known else None
-                )
-            except Poll.DoesNotExist:
-                raise BallotRefused("no_poll", "There is no such poll.") from None
-            verdict = poll.accepts_votes_at(timezone.now())
-            if not verdict:
-                raise BallotRefused("not_open", verdict.reason)
-            if channel == VotingChannel.ONLINE and poll.contest.rules.channel == Channel.IN_PERSON:
-                raise BallotRefused(
-                    "wrong_channel", "This contest is voted in the room, not online."
-                )
-            if not poll.voter_on_roll:
-                raise BallotRefused(
-                    "not_on_roll", f"{_you(voter, by_proxy)} not on the roll for this poll."
-                )
-            if by_proxy:
-                _check_proxy(poll, principal=voter, proxy=cast_by)  # type: ignore[arg-type]
-            if poll.voter_has_voted:
-                # The friendly answer for the common case; the unique
-                # constraint below is what stops two requests racing.
-                raise _already_voted(voter, by_proxy)
-            paper = known[1] if known else poll.ballot_paper()
-            choices = read(paper)
-            _check_choices(paper, choices)
-            Participation.objects.create(
-                poll_id=poll.pk, voter=voter, channel=channel, cast_by=cast_by or voter
+            poll = _locked(vote.poll_id, User(pk=vote.voter_id), None, vote.now)
+            poll.written = (
+                in_channel and poll.accepting and poll.voter_on_roll and not poll.voter_has_voted
             )
-            code = new_receipt_code()
-            InboxBallot.objects.create(
-                poll_id=poll.pk, choices=list(choices), receipt_digest=receipt_digest(code)
-            )
+            if poll.written:
+                Participation.objects.create(
+                    poll_id=vote.poll_id, voter_id=vote.voter_id, channel=vote.channel,
+                    cast_by_id=vote.cast_by_id,
+                )  # fmt: skip
+                InboxBallot.objects.create(
+                    poll_id=vote.poll_id, choices=list(vote.choices),
+                    receipt_digest=receipt_digest(vote.code),
+                )  # fmt: skip
+    except Poll.DoesNotExist:
+        return None
     except IntegrityError:
-        raise _already_voted(voter, by_proxy) from None
-    return code
+        poll.written = False
+    return poll
+
+
+def _write_in_one_statement(vote: _Vote, in_channel: bool) -> Poll | None:
+    # The poll's row is read under its shared lock first (the inserts read
+    # from it), so a close waits for this vote or this vote sees the close.
+    # A second vote by the same person meets the unique constraint and
+    # writes nothing, whichever request commits first.
+    head, params = poll_for_vote_sql(vote.poll_id, vote.voter_id, vote.now)
+    rows = list(
+        Poll.objects.raw(
+            _ONE_STATEMENT.format(
+                poll=head,
+                participation=_table(Participation),
+                inbox=_table(InboxBallot),
+            ),
+            [
+                *params,
+                vote.voter_id, vote.channel, vote.cast_by_id, in_channel,
+                uuid.uuid4(), json.dumps(list(vote.choices)), receipt_digest(vote.code),
+            ],
+        )
+    )  # fmt: skip
+    return rows[0] if rows else None
+
+
+_ONE_STATEMENT = """
+WITH poll AS ({poll}),
+participation AS (
+    INSERT INTO {participation} (poll_id, voter_id, channel, cast_by_id)
+    SELECT id, %s, %s, %s FROM poll
+    WHERE %s AND accepting AND voter_on_roll AND NOT voter_has_voted
+    ON CONFLICT DO NOTHING
+    RETURNING poll_id
+),
+inbox AS (
+    INSERT INTO {inbox} (id, poll_id, choices, receipt_digest)
+    SELECT %s, poll_id, %s::jsonb, %s FROM participation
+    RETURNING poll_id
+)
+SELECT poll.*, EXISTS (SELECT 1 FROM inbox) AS written FROM poll
+"""
+
+
+def _table(model: type[Any]) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+def _locked(poll_id: int, voter: User, known: Contest | None, now: datetime) -> Poll:
+    try:
+        return lock_poll_for_casting(poll_id, voter=voter, contest=known, now=now)
+    except Poll.DoesNotExist:
+        raise BallotRefused("no_poll", "There is no such poll.") from None
+
+
+def _refuse_if_not_open_to(
+    poll: Poll, voter: User, cast_by: User | None, channel: str, now: datetime
+) -> None:
+    """Raise the first reason, in the order a voter would want to hear them,
+    that `poll` (read under its lock, see `_write`) turns this vote away."""
+    by_proxy = cast_by is not None and cast_by != voter
+    verdict = poll.accepts_votes_at(now)
+    if not verdict:
+        raise BallotRefused("not_open", verdict.reason)
+    if not poll.accepting:
+        # The contest was quashed after the page was read.
+        raise BallotRefused("not_open", "This poll is not taking votes.")
+    if channel == VotingChannel.ONLINE and poll.contest.rules.channel == Channel.IN_PERSON:
+        raise BallotRefused("wrong_channel", "This contest is voted in the room, not online.")
+    if not poll.voter_on_roll:
+        raise BallotRefused(
+            "not_on_roll", f"{_you(voter, by_proxy)} not on the roll for this poll."
+        )
+    if by_proxy:
+        _check_proxy(poll, principal=voter, proxy=cast_by)  # type: ignore[arg-type]
+    if poll.voter_has_voted:
+        raise _already_voted(voter, by_proxy)
 
 
 def _you(voter: User, by_proxy: bool) -> str:

@@ -7,9 +7,11 @@ contest exists; people in the body without the right role get 403.
 from __future__ import annotations
 
 from django.core.exceptions import PermissionDenied
+from django.db.models import Exists, OuterRef, QuerySet
 from django.http import Http404, HttpRequest
 from django.shortcuts import get_object_or_404
 
+from config.prepared import PreparedQuery
 from elections.models import Contest, Membership, Poll
 
 
@@ -41,9 +43,42 @@ def contest_for(
 
 
 def poll_for_voter(request: HttpRequest, pk: int) -> Poll:
-    """The poll if the person is a voting member of its body."""
-    poll = get_object_or_404(Poll.objects.select_related("contest__rules", "contest__body"), pk=pk)
-    roles = _roles(request, poll.contest.body_id)
-    if Membership.Role.MEMBER not in roles:
+    """The poll if the person is a voting member of its body, with what the
+    ballot pages read of its contest and rules.
+
+    Every ballot cast starts here, so it is one statement compiled once.
+    """
+    user = request.user
+    if not user.is_authenticated:
+        raise Http404
+    found = _POLL_FOR_PERSON.run(poll_id=pk, user_id=user.pk)
+    if not found:
+        raise Http404
+    poll = found[0]
+    if not (poll.person_in_body or user.is_superuser):
+        raise Http404
+    if not poll.person_is_member:
         raise PermissionDenied
     return poll
+
+
+def _poll_for_person(poll_id: int, user_id: int) -> QuerySet[Poll]:
+    memberships = Membership.objects.active().filter(
+        body_id=OuterRef("contest__body_id"), user_id=user_id
+    )
+    return Poll.objects.filter(pk=poll_id).order_by().annotate(
+        person_in_body=Exists(memberships),
+        person_is_member=Exists(memberships.filter(role=Membership.Role.MEMBER)),
+    )
+
+
+# The rest of the contest and its rules are deferred: reading them costs a query.
+_POLL_FOR_PERSON = PreparedQuery(
+    _poll_for_person,
+    "poll_id",
+    "user_id",
+    related={
+        "contest": ("body", "rules", "title", "state"),
+        "contest__rules": ("method", "seats", "abstention_allowed", "channel", "proxy_allowed"),
+    },
+)
