@@ -11,7 +11,7 @@ values changed.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
@@ -60,16 +60,16 @@ class PreparedQuery(Generic[M]):
 
     def run(self, **values: Any) -> list[M]:
         """The rows for these values, as model instances with their related objects."""
-        compiled = self._compiled_for_connection()
-        rows = list(compiled.model._default_manager.raw(compiled.sql, compiled.bind(values)))
-        for row in rows:
-            compiled.attach_related(row)
-        return rows
+        return self._compiled_for_connection().fetch(values)
 
-    def bound(self, **values: Any) -> tuple[str, list[Any]]:
-        """The SQL and its parameters for these values, to run as part of a larger statement."""
-        compiled = self._compiled_for_connection()
-        return compiled.sql, compiled.bind(values)
+    def run_within(self, statement: str, extra: Sequence[Any], **values: Any) -> list[M]:
+        """Run `statement`, where `{query}` stands for this query, as a larger one.
+
+        `extra` are the statement's own parameters, after the query's. Its rows
+        are read as `run` reads them: columns that are not the model's fields
+        become attributes.
+        """
+        return self._compiled_for_connection().fetch(values, statement, extra)
 
     def _compiled_for_connection(self) -> _Compiled[M]:
         return self._compiled.get(connection.vendor) or self._compile()
@@ -133,6 +133,7 @@ class _Compiled(Generic[M]):
         self.model, self.sql, self.params, self.where, self.aliases = (
             model, sql, params, where, aliases
         )  # fmt: skip
+        self._readers: dict[tuple[str, ...], Callable[[tuple[Any, ...]], M]] = {}
 
     def bind(self, values: Mapping[str, Any]) -> list[Any]:
         adapt = connection.ops.adapt_datetimefield_value
@@ -140,6 +141,51 @@ class _Compiled(Generic[M]):
         for i, (slot, is_time) in self.where.items():
             bound[i] = adapt(values[slot]) if is_time else values[slot]
         return bound
+
+    def fetch(
+        self, values: Mapping[str, Any], statement: str = "{query}", extra: Sequence[Any] = ()
+    ) -> list[M]:
+        sql = self.sql if statement == "{query}" else statement.format(query=self.sql)
+        with connection.cursor() as cursor:
+            cursor.execute(sql, [*self.bind(values), *extra])
+            columns = tuple(column[0] for column in cursor.description)
+            rows = cursor.fetchall()
+        read = self._readers.get(columns) or self._reader(columns)
+        return [read(row) for row in rows]
+
+    def _reader(self, columns: tuple[str, ...]) -> Callable[[tuple[Any, ...]], M]:
+        """What `Model.objects.raw` works out for every query, worked out once:
+        which column is which field, and the field's converters (JSON, and
+        SQLite's dates); the other columns become attributes."""
+        model = self.model
+        by_column = {f.column: f for f in model._meta.concrete_fields}
+        fields = [(pos, by_column[name]) for pos, name in enumerate(columns) if name in by_column]
+        names = [f.attname for _, f in fields]
+        if model._meta.pk.attname not in names:
+            raise ValueError("a prepared query must select the primary key")
+        positions = [pos for pos, _ in fields]
+        extra = [(name, pos) for pos, name in enumerate(columns) if name not in by_column]
+        convert = []
+        for n, (_, field) in enumerate(fields):
+            col = field.get_col(model._meta.db_table)
+            steps = connection.ops.get_db_converters(col) + col.get_db_converters(connection)
+            if steps:
+                convert.append((n, col, steps))
+        db = connection.alias
+
+        def read(row: tuple[Any, ...]) -> M:
+            init = [row[pos] for pos in positions]
+            for n, col, steps in convert:
+                for step in steps:
+                    init[n] = step(init[n], col, connection)
+            instance = model.from_db(db, names, init)
+            for name, pos in extra:
+                setattr(instance, name, row[pos])
+            self.attach_related(instance)
+            return instance
+
+        self._readers[columns] = read
+        return read
 
     def attach_related(self, row: M) -> None:
         """Turn the related objects' columns on `row` into the objects, as select_related does."""

@@ -286,36 +286,36 @@ def _poll(poll_id: int) -> models.QuerySet[Poll]:
 def _poll_for_vote(poll_id: int, voter_id: int, now: datetime) -> models.QuerySet[Poll]:
     from elections.models.ballots import Participation
 
-    return Poll.objects.filter(pk=poll_id).order_by().annotate(
-        accepting=models.ExpressionWrapper(
-            Poll.votes_accepted_at(now), output_field=models.BooleanField()
-        ),
-        voter_on_roll=Exists(RollEntry.objects.filter(poll=OuterRef("pk"), user_id=voter_id)),
-        voter_has_voted=Exists(
-            Participation.objects.filter(poll=OuterRef("pk"), voter_id=voter_id)
-        ),
+    # Only what `accepts_votes_at` reads: every vote returns this row.
+    only = ("contest", "status", "suspended", "opens_at", "closes_at")
+    return (
+        Poll.objects.filter(pk=poll_id)
+        .only(*only)
+        .order_by()
+        .annotate(
+            accepting=models.ExpressionWrapper(
+                Poll.votes_accepted_at(now), output_field=models.BooleanField()
+            ),
+            voter_on_roll=Exists(RollEntry.objects.filter(poll=OuterRef("pk"), user_id=voter_id)),
+            voter_has_voted=Exists(
+                Participation.objects.filter(poll=OuterRef("pk"), voter_id=voter_id)
+            ),
+        )
     )
 
 
 def _poll_candidates(poll_id: int) -> models.QuerySet[Candidate]:
-    return Candidate.objects.filter(polls=poll_id).order_by("position", "name")
+    only = ("name", "affiliation")  # what the paper shows
+    return Candidate.objects.filter(polls=poll_id).only(*only).order_by("position", "name")
 
 
 # Every ballot takes these: compiled once (config/prepared.py).
 _LOCK_POLL = PreparedQuery(_poll, "poll_id", for_share=True)
-_LOCK_POLL_FOR_VOTE = PreparedQuery(
+# Casting runs this one inside its statement (services/casting.py).
+LOCK_POLL_FOR_VOTE = PreparedQuery(
     _poll_for_vote, "poll_id", "voter_id", datetimes=("now",), for_share=True
 )
 _POLL_CANDIDATES = PreparedQuery(_poll_candidates, "poll_id")
-
-
-def poll_for_vote_sql(poll_id: int, voter_id: int, now: datetime) -> tuple[str, list[Any]]:
-    """`lock_poll_for_casting`'s statement with a voter, to run inside a larger one.
-
-    Its row is the poll with `accepting` (`votes_accepted_at(now)`),
-    `voter_on_roll` and `voter_has_voted`, read under the shared lock.
-    """
-    return _LOCK_POLL_FOR_VOTE.bound(poll_id=poll_id, voter_id=voter_id, now=now)
 
 
 def lock_poll_for_casting(
@@ -337,7 +337,7 @@ def lock_poll_for_casting(
     if voter is None:
         found = _LOCK_POLL.run(poll_id=poll_id)
     else:
-        found = _LOCK_POLL_FOR_VOTE.run(
+        found = LOCK_POLL_FOR_VOTE.run(
             poll_id=poll_id, voter_id=voter.pk, now=now or timezone.now()
         )
     if not found:

@@ -30,7 +30,7 @@ from elections.models import (
     RollEntry,
     VotingChannel,
 )
-from elections.models.polls import lock_poll_for_casting, poll_for_vote_sql
+from elections.models.polls import LOCK_POLL_FOR_VOTE, lock_poll_for_casting
 from elections.models.proxies import ProxyAppointment
 from elections.services.receipts import new_receipt_code, receipt_digest
 
@@ -204,26 +204,21 @@ def _write_in_one_statement(vote: _Vote, in_channel: bool) -> Poll | None:
     # from it), so a close waits for this vote or this vote sees the close.
     # A second vote by the same person meets the unique constraint and
     # writes nothing, whichever request commits first.
-    head, params = poll_for_vote_sql(vote.poll_id, vote.voter_id, vote.now)
-    rows = list(
-        Poll.objects.raw(
-            _ONE_STATEMENT.format(
-                poll=head,
-                participation=_table(Participation),
-                inbox=_table(InboxBallot),
-            ),
-            [
-                *params,
-                vote.voter_id, vote.channel, vote.cast_by_id, in_channel,
-                uuid.uuid4(), json.dumps(list(vote.choices)), receipt_digest(vote.code),
-            ],
-        )
+    rows = LOCK_POLL_FOR_VOTE.run_within(
+        _ONE_STATEMENT.format(
+            query="{query}", participation=_table(Participation), inbox=_table(InboxBallot)
+        ),
+        [
+            vote.voter_id, vote.channel, vote.cast_by_id, in_channel,
+            uuid.uuid4(), json.dumps(list(vote.choices)), receipt_digest(vote.code),
+        ],
+        poll_id=vote.poll_id, voter_id=vote.voter_id, now=vote.now,
     )  # fmt: skip
     return rows[0] if rows else None
 
 
 _ONE_STATEMENT = """
-WITH poll AS ({poll}),
+WITH poll AS ({query}),
 participation AS (
     INSERT INTO {participation} (poll_id, voter_id, channel, cast_by_id)
     SELECT id, %s, %s, %s FROM poll

@@ -66,9 +66,15 @@ def _poll_for_person(poll_id: int, user_id: int) -> QuerySet[Poll]:
     memberships = Membership.objects.active().filter(
         body_id=OuterRef("contest__body_id"), user_id=user_id
     )
-    return Poll.objects.filter(pk=poll_id).order_by().annotate(
-        person_in_body=Exists(memberships),
-        person_is_member=Exists(memberships.filter(role=Membership.Role.MEMBER)),
+    # Not the count sheet: a counted poll's can be long, and no ballot page shows it.
+    return (
+        Poll.objects.filter(pk=poll_id)
+        .defer("result")
+        .order_by()
+        .annotate(
+            person_in_body=Exists(memberships),
+            person_is_member=Exists(memberships.filter(role=Membership.Role.MEMBER)),
+        )
     )
 
 
