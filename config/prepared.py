@@ -65,7 +65,8 @@ class PreparedQuery(Generic[M]):
     def run_within(self, statement: str, extra: Sequence[Any], **values: Any) -> list[M]:
         """Run `statement`, where `{query}` stands for this query, as a larger one.
 
-        `extra` are the statement's own parameters, after the query's. Its rows
+        `extra` are the statement's own parameters, all of which must come
+        after `{query}` in its text (they follow the query's own). Its rows
         are read as `run` reads them: columns that are not the model's fields
         become attributes.
         """

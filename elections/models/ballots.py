@@ -23,7 +23,11 @@ class VotingChannel(models.TextChoices):
 
 
 class Participation(models.Model):
-    poll = models.ForeignKey(Poll, on_delete=models.PROTECT, related_name="participations")
+    # No index of its own: the unique (poll, voter) index serves every lookup
+    # by poll, and every vote would pay to keep a second one.
+    poll = models.ForeignKey(
+        Poll, on_delete=models.PROTECT, related_name="participations", db_index=False
+    )
     voter = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="participations"
     )

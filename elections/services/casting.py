@@ -175,7 +175,7 @@ def _write(vote: _Vote, in_channel: bool) -> Poll | None:
     On PostgreSQL the lock, the checks and both rows are one statement, one
     round trip and its own transaction; elsewhere, a transaction of three.
     """
-    if connection.vendor == "postgresql":
+    if _in_one_statement():
         return _write_in_one_statement(vote, in_channel)
     try:
         with transaction.atomic():
@@ -197,6 +197,11 @@ def _write(vote: _Vote, in_channel: bool) -> Poll | None:
     except IntegrityError:
         poll.written = False
     return poll
+
+
+def _in_one_statement() -> bool:
+    # SQLite has no INSERT inside WITH.
+    return connection.vendor == "postgresql"
 
 
 def _write_in_one_statement(vote: _Vote, in_channel: bool) -> Poll | None:

@@ -74,9 +74,7 @@ def test_it_lists_votes_with_receipt_checks_and_proxies(client, alice, bob, sam,
 # --- Many contests: the home page shows the latest, the rest are a link away -------------
 
 
-def _contests(
-    body: Body, n: int, state: str, title: str, *, polls: bool = False
-) -> list[Contest]:
+def _contests(body: Body, n: int, state: str, title: str, *, polls: bool = False) -> list[Contest]:
     """``n`` contests in ``state``, written in bulk; decided ones a day apart, the last
     (highest number) decided most recently. ``polls`` gives each a poll in keeping."""
     now = timezone.now()
@@ -210,9 +208,7 @@ def test_it_shows_every_open_contest_and_the_soonest_upcoming(client, alice, bod
 @pytest.mark.django_db
 def test_it_lists_the_latest_votes_and_where_to_find_the_rest(client, alice, body):
     contests = _contests(body, 12, ContestState.DECLARED, "Voted", polls=True)
-    Participation.objects.bulk_create(
-        Participation(poll=poll_of(c), voter=alice) for c in contests
-    )
+    Participation.objects.bulk_create(Participation(poll=poll_of(c), voter=alice) for c in contests)
     client.force_login(alice)
     page = client.get(reverse("home")).content.decode()
     votes = page[page.index("Your votes and receipts") :]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from django.db import connection
 from django.db.models import Exists, OuterRef
@@ -9,7 +11,7 @@ from django.test.utils import CaptureQueriesContext
 
 from accounts.models import User
 from config.prepared import PreparedQuery
-from elections.models import Membership
+from elections.models import Membership, Method, Poll
 
 
 def _members_of(body_id: int, user_id: int):  # type: ignore[no-untyped-def]
@@ -48,3 +50,70 @@ def test_for_share_locks_the_rows_on_postgres(alice):
     with CaptureQueriesContext(connection) as queries:
         assert [u.pk for u in prepared.run(user_id=alice.pk)] == [alice.pk]
     assert queries.captured_queries[-1]["sql"].endswith('FOR SHARE OF "accounts_user"')
+
+
+def _poll_with_contest(poll_id: int):  # type: ignore[no-untyped-def]
+    return Poll.objects.filter(pk=poll_id)
+
+
+@pytest.mark.django_db
+def test_related_objects_come_in_the_same_statement(make_contest):
+    contest = make_contest(Method.STV, seats=2)
+    poll = contest.polls.get()
+    expected = contest.rules
+    # Named out of the models' field order: the values must still land right.
+    prepared = PreparedQuery(
+        _poll_with_contest,
+        "poll_id",
+        related={
+            "contest": ("title", "state", "rules"),
+            "contest__rules": ("proxy_allowed", "seats", "abstention_allowed", "method"),
+        },
+    )
+    with CaptureQueriesContext(connection) as queries:
+        [got] = prepared.run(poll_id=poll.pk)
+        rules = got.contest.rules
+        assert (got.contest.pk, got.contest.title, got.contest.state) == (
+            contest.pk, contest.title, contest.state,
+        )  # fmt: skip
+        assert (rules.method, rules.seats, rules.abstention_allowed, rules.proxy_allowed) == (
+            Method.STV, 2, expected.abstention_allowed, expected.proxy_allowed,
+        )  # fmt: skip
+    assert len(queries.captured_queries) == 1
+    # A field not named is deferred: reading it works, with a query of its own.
+    with CaptureQueriesContext(connection) as queries:
+        assert got.contest.body_id == contest.body_id
+    assert len(queries.captured_queries) == 1
+
+
+@pytest.mark.django_db
+def test_a_related_name_that_is_not_a_field_is_refused(make_contest):
+    poll = make_contest(Method.PLURALITY).polls.get()
+    prepared = PreparedQuery(_poll_with_contest, "poll_id", related={"contest": ("colour",)})
+    with pytest.raises(Exception, match="colour"):
+        prepared.run(poll_id=poll.pk)
+
+
+@pytest.mark.django_db
+def test_a_datetime_slot_takes_each_instant_given(make_contest):
+    poll = make_contest(Method.PLURALITY).polls.get()
+    prepared = PreparedQuery(
+        lambda poll_id, now: Poll.objects.filter(pk=poll_id, opens_at__lte=now),
+        "poll_id",
+        datetimes=("now",),
+    )
+    assert prepared.run(poll_id=poll.pk, now=poll.opens_at) == [poll]
+    assert prepared.run(poll_id=poll.pk, now=poll.opens_at - timedelta(seconds=1)) == []
+
+
+@pytest.mark.django_db
+def test_a_query_can_run_inside_a_larger_statement(alice, body):
+    prepared = PreparedQuery(_members_of, "body_id", "user_id")
+    [got] = prepared.run_within(
+        "SELECT q.*, said FROM ({query}) q, (SELECT %s AS said) s",
+        ["hello"],
+        body_id=body.pk,
+        user_id=alice.pk,
+    )
+    assert (got.pk, got.email, got.said) == (alice.pk, alice.email, "hello")
+    assert got.in_body

@@ -103,3 +103,21 @@ def test_a_voter_can_sign_in_while_redis_is_down(redis_cache: ThrowawayRedis) ->
         reverse("account_login"), {"login": "late.voter@outage.example", "password": PASSWORD}
     )
     assert response.status_code == HTTPStatus.FOUND
+
+
+def test_the_cache_keeps_one_client_and_it_finds_redis_again(
+    redis_cache: ThrowawayRedis,
+) -> None:
+    """One Redis client per process is built and kept (config/cache.py);
+    it must reconnect by itself when Redis comes back from an outage."""
+    from django.core.cache import cache
+
+    client = cache._cache.get_client()
+    assert cache._cache.get_client(write=True) is client
+    cache.set("teller-test", 1)
+    redis_cache.stop()
+    assert cache.get("teller-test") is None  # the in-process stand-in answers
+    redis_cache.start()
+    cache.set("teller-test", 2)
+    assert redis.Redis.from_url(redis_cache.url).get(cache.make_key("teller-test")) == b"2"
+    assert cache._cache.get_client() is client

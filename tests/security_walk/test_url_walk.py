@@ -748,7 +748,11 @@ _LOGIN_PATHS = ("/accounts/login/",)
 # (anonymous visitors are sent on to /accounts/login/, everyone else refused),
 # so a redirect to one is taken at its word rather than followed.
 _SITE_LOGINS = ("/admin/login/", "/office/login/")
-_WRITE = re.compile(r"^\s*(INSERT|UPDATE|DELETE)\b", re.IGNORECASE)
+# A statement that writes, or one whose WITH clauses do (casting's, on PostgreSQL).
+_WRITE = re.compile(
+    r"^\s*(INSERT|UPDATE|DELETE)\b|^\s*WITH\b.*\b(INSERT\s+INTO|UPDATE|DELETE\s+FROM)\b",
+    re.IGNORECASE | re.DOTALL,
+)
 _SESSION_TABLE = "django_session"
 
 
