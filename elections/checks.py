@@ -1,0 +1,52 @@
+"""System checks about the deployment that Django cannot see for itself.
+
+A cast reaches PostgreSQL as one statement that names the voter and carries
+their marks (services/casting.py). Whatever PostgreSQL writes to its own log
+outlives the mixer, so a server that logs statements would keep, in its log,
+what the database itself forgets. Run with
+`manage.py check --deploy --database default`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.checks import Tags, Warning, register
+from django.db import connections
+
+# Settings under which PostgreSQL writes a successful statement's text to its log.
+_LOGGING_SETTINGS = ("log_statement", "log_min_duration_statement", "auto_explain.log_min_duration")
+
+
+@register(Tags.database, deploy=True)
+def casting_statements_stay_out_of_postgres_logs(
+    app_configs: Any = None, databases: Any = None, **kwargs: Any
+) -> list[Warning]:
+    found: list[Warning] = []
+    for alias in databases or ():
+        connection = connections[alias]
+        if connection.vendor != "postgresql":
+            continue
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT " + ", ".join("current_setting(%s, true)" for _ in _LOGGING_SETTINGS),
+                _LOGGING_SETTINGS,
+            )
+            statement, duration, explain = cursor.fetchone()
+        if statement in ("mod", "all"):
+            found.append(_warning(alias, f"log_statement = {statement}", "teller.W001"))
+        for name, value in (("log_min_duration_statement", duration), ("auto_explain", explain)):
+            if value is not None and value not in ("-1", ""):
+                found.append(_warning(alias, f"{name} = {value}", "teller.W002"))
+    return found
+
+
+def _warning(alias: str, setting: str, code: str) -> Warning:
+    return Warning(
+        f"PostgreSQL ({alias}) logs statements ({setting}): a cast's statement names the "
+        "voter beside their marks, and the log would keep that after the mix.",
+        hint="For Teller's database role: ALTER ROLE <role> SET log_statement = 'none'; "
+        "ALTER ROLE <role> SET log_min_duration_statement = -1 (and no auto_explain). "
+        "See docs/security.md.",
+        id=code,
+    )
