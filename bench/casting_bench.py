@@ -167,6 +167,7 @@ def main(argv: list[str] | None = None) -> int:
                             "items": [{"cookies": v.cookies} for v, _ in part],
                         },
                         workdir / f"floor-{level}-{n}",
+                        cpu=True,
                     )
                 )
                 outs["cast"].append(
@@ -178,6 +179,7 @@ def main(argv: list[str] | None = None) -> int:
                             "items": [{"cookies": v.cookies, "data": f} for v, f in part],
                         },
                         workdir / f"cast-{level}-{n}",
+                        cpu=True,
                     )
                 )
                 statements = [
@@ -226,6 +228,10 @@ def main(argv: list[str] | None = None) -> int:
                 f"  cast is {cast['of_floor']:.0%} of the floor's rate, "
                 f"{cast['of_database']:.0%} of the database's"
             )
+            for name, fig in (("cast", cast), ("floor", floor)):
+                if fig.get("cpu_ms"):
+                    spent = ", ".join(f"{k} {v} ms" for k, v in sorted(fig["cpu_ms"].items()))
+                    print(f"  CPU a {name}: {spent}")
             answered = cast["statuses"].get("200", 0)
             common.check(
                 cast["statuses"] == {"200": len(share)},

@@ -220,6 +220,14 @@ def _ms(value: float) -> str:
     return f"{value:,.0f} ms" if value >= 10 else f"{value:.1f} ms"
 
 
+def _cpu_line(level: dict[str, Any]) -> str:
+    cast, floor = level["cast"]["cpu_ms"], level["floor"]["cpu_ms"]
+    parts = [p for p in ("gunicorn", "postgres", "redis", "load generator") if p in cast]
+    each = "; ".join(f"{p} {cast[p]:.2f} (floor {floor.get(p, 0):.2f})" for p in parts)
+    total_cast, total_floor = sum(cast.values()), sum(floor.values())
+    return f"casting {total_cast:.2f} (floor {total_floor:.2f}): {each}."
+
+
 def tables(results: dict[str, dict[str, Any]]) -> str:
     """The figures as Markdown tables, one per benchmark that has results."""
     out: list[str] = []
@@ -242,6 +250,9 @@ def tables(results: dict[str, dict[str, Any]]) -> str:
                 f"({c.get('db_ms_mean')} of {c.get('server_ms_mean')} ms) | "
                 f"{c.get('queries_mean')} |"
             )
+        for level, f in data["levels"].items():
+            if f["cast"].get("cpu_ms") and f["floor"].get("cpu_ms"):
+                out += ["", f"CPU a request at {level}, in ms: " + _cpu_line(f)]
         if (o := data.get("open")) is not None:
             out += [
                 "",

@@ -13,6 +13,7 @@ import contextlib
 import json
 import os
 import platform
+import resource
 import signal
 import socket
 import subprocess
@@ -313,17 +314,73 @@ def check(condition: bool, message: str, failures: list[str]) -> None:
         failures.append(message)
 
 
-def run_load(job: dict[str, Any], workdir: Path, timeout: float = 900) -> dict[str, Any]:
-    """Run one job through the load generator in a process of its own; return its output."""
+# The machine's processes by part, from the start of their command line.
+_PARTS = {"postgres": "postgres", "gunicorn": "gunicorn", "redis": "redis-server"}
+
+
+def cpu_by_process() -> dict[tuple[int, int], tuple[str, float]]:
+    """CPU time (user and system) used so far by each process of the machine's parts.
+
+    Keyed by process id and start time (ids are reused); read from /proc (Linux;
+    empty elsewhere). `cpu_spent` compares two readings.
+    """
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    used: dict[tuple[int, int], tuple[str, float]] = {}
+    for entry in Path("/proc").glob("[0-9]*"):
+        try:
+            command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        part = next((name for name, mark in _PARTS.items() if mark in command), None)
+        if part is not None:
+            seconds = (int(fields[11]) + int(fields[12])) / tick
+            used[(int(entry.name), int(fields[19]))] = (part, seconds)
+    return used
+
+
+def cpu_spent(
+    before: dict[tuple[int, int], tuple[str, float]],
+    after: dict[tuple[int, int], tuple[str, float]],
+) -> dict[str, float]:
+    """CPU seconds by part between two readings of `cpu_by_process`.
+
+    A process that ended in between takes its time with it, so this counts
+    what outlives the interval: gunicorn's workers and the database
+    connections they keep, not the raw-SQL reference's short-lived ones.
+    """
+    spent: dict[str, float] = {}
+    for key, (part, seconds) in after.items():
+        spent[part] = spent.get(part, 0.0) + seconds - before.get(key, (part, 0.0))[1]
+    return spent
+
+
+def run_load(
+    job: dict[str, Any], workdir: Path, timeout: float = 900, *, cpu: bool = False
+) -> dict[str, Any]:
+    """Run one job through the load generator in a process of its own; return its output.
+
+    With `cpu`, the output also has `cpu`: the CPU seconds each part of the
+    machine spent during the run (`cpu_spent`), the load generator's own
+    included.
+    """
     workdir.mkdir(parents=True, exist_ok=True)
     job_file = workdir / "job.json"
     out_file = workdir / "out.json"
     job_file.write_text(json.dumps(job))
+    before = (cpu_by_process(), resource.getrusage(resource.RUSAGE_CHILDREN)) if cpu else None
     subprocess.run(
         [PYTHON, "-m", "bench.loadgen", str(job_file), str(out_file)],
         cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}, check=True, timeout=timeout,
     )  # fmt: skip
-    return json.loads(out_file.read_text())
+    out = json.loads(out_file.read_text())
+    if before is not None:
+        parts, children = cpu_by_process(), resource.getrusage(resource.RUSAGE_CHILDREN)
+        out["cpu"] = cpu_spent(before[0], parts)
+        out["cpu"]["load generator"] = (
+            children.ru_utime + children.ru_stime - before[1].ru_utime - before[1].ru_stime
+        )
+    return out
 
 
 def merge_loads(outs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -338,6 +395,8 @@ def merge_loads(outs: list[dict[str, Any]]) -> dict[str, Any]:
         for key in ("app_ms", "db_ms", "queries"):
             if key in out:
                 merged[key] = merged.get(key, 0) + out[key]
+        for part, seconds in out.get("cpu", {}).items():
+            merged.setdefault("cpu", {})[part] = merged.get("cpu", {}).get(part, 0.0) + seconds
     return merged
 
 
@@ -353,4 +412,8 @@ def summarise(out: dict[str, Any]) -> dict[str, Any]:
         figures["server_ms_mean"] = round(out["app_ms"] / n, 2)
         figures["db_ms_mean"] = round(out["db_ms"] / n, 2)
         figures["queries_mean"] = round(out["queries"] / n, 1)
+    if out.get("cpu"):
+        # Milliseconds of CPU a request, by part of the machine.
+        n = max(1, len(out["latencies"]))
+        figures["cpu_ms"] = {part: round(1000 * s / n, 2) for part, s in out["cpu"].items()}
     return figures

@@ -26,6 +26,11 @@ def test_it_casts_every_ballot_once_and_reports_each_figure(run_bench) -> None: 
         assert cast["per_second"] > 0 and cast["p99_ms"] >= cast["p50_ms"] > 0
         assert 0 < cast["db_share"] < 1
         assert cast["of_floor"] > 0 and cast["of_database"] > 0
+        # Where a request's CPU went: the web workers and their database
+        # connections did the casting's work, and the load generator its own.
+        for run in (cast, figures["floor"]):
+            assert run["cpu_ms"]["gunicorn"] > 0 and run["cpu_ms"]["load generator"] > 0
+        assert cast["cpu_ms"]["postgres"] > 0
     opened = report["open"]
     assert opened["statuses"] == {"200": 75}, "the open loop's voters cast once each"
     assert opened["offered_per_second"] > 0 and opened["p99_ms"] >= opened["p50_ms"] > 0
