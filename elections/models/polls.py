@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.db import models, transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, F, OuterRef
 from django.db.models.signals import m2m_changed
 from django.dispatch import receiver
 from django.urls import reverse
@@ -25,7 +25,7 @@ from elections.models.audit import AuditEvent, audit_actor_for
 from elections.models.candidates import Candidate
 from elections.models.contests import Contest, ContestState
 from elections.models.regions import Membership
-from elections.models.rules import Method
+from elections.models.rules import Method, RuleSet
 from elections.permissions import ALLOWED, Verdict, refused
 
 if TYPE_CHECKING:
@@ -300,6 +300,8 @@ def _poll_for_vote(poll_id: int, voter_id: int, now: datetime) -> models.QuerySe
             voter_has_voted=Exists(
                 Participation.objects.filter(poll=OuterRef("pk"), voter_id=voter_id)
             ),
+            # The rules as they stand under the lock (`rules_method`, ...).
+            **{f"rules_{f}": F(f"contest__rules__{f}") for f in RuleSet.CASTING_FIELDS},
         )
     )
 

@@ -90,6 +90,10 @@ class RuleSet(models.Model):
         "abstention_allowed", "tie_break", "publish", "min_cell_size",
         "reminder_hours_before_close", "round_length_hours", "round_gap_hours",
     )  # fmt: skip
+    # The rules a vote is cast under: the paper (method, seats, abstention) and
+    # who may cast it how (channel, proxies). Casting checks them unchanged
+    # since the voter's page read them, under the poll's lock.
+    CASTING_FIELDS = ("method", "seats", "abstention_allowed", "channel", "proxy_allowed")
 
     class Meta:
         constraints = [

@@ -28,6 +28,7 @@ from elections.models import (
     Participation,
     Poll,
     RollEntry,
+    RuleSet,
     VotingChannel,
 )
 from elections.models.polls import LOCK_POLL_FOR_VOTE, lock_poll_for_casting
@@ -59,7 +60,7 @@ def can_vote(poll: Poll, user: User, *, proxy: User | None = None) -> tuple[bool
 # Refusals about the poll or the person rather than the marked paper: the
 # voter cannot fix these by changing their marks.
 REFUSED_FOR_THE_POLL = frozenset({
-    "no_poll", "not_open", "wrong_channel", "not_on_roll",
+    "no_poll", "not_open", "rules_changed", "wrong_channel", "not_on_roll",
     "proxy_not_allowed", "proxy_not_valid", "already_voted",
 })  # fmt: skip
 
@@ -133,7 +134,8 @@ def _cast(
             )
         raise
     code = new_receipt_code()
-    vote = _Vote(poll_id, voter.pk, (cast_by or voter).pk, channel, choices, code, now)
+    rules = tuple(getattr(contest.rules, f) for f in RuleSet.CASTING_FIELDS)
+    vote = _Vote(poll_id, voter.pk, (cast_by or voter).pk, channel, choices, code, now, rules)
     # In the room's channel (on paper) an online vote is refused, and the
     # other way round; the statement needs only the answer.
     in_channel = not (
@@ -165,6 +167,8 @@ class _Vote:
     choices: Sequence[int | str]
     code: str
     now: datetime
+    # The rules the voter's page read (RuleSet.CASTING_FIELDS), to find unchanged.
+    rules: tuple[Any, ...]
 
 
 def _write(vote: _Vote, in_channel: bool) -> Poll | None:
@@ -181,7 +185,11 @@ def _write(vote: _Vote, in_channel: bool) -> Poll | None:
         with transaction.atomic():
             poll = _locked(vote.poll_id, User(pk=vote.voter_id), None, vote.now)
             poll.written = (
-                in_channel and poll.accepting and poll.voter_on_roll and not poll.voter_has_voted
+                in_channel
+                and poll.accepting
+                and _rules_as_read(poll, vote.rules)
+                and poll.voter_on_roll
+                and not poll.voter_has_voted
             )
             if poll.written:
                 Participation.objects.create(
@@ -211,10 +219,13 @@ def _write_in_one_statement(vote: _Vote, in_channel: bool) -> Poll | None:
     # writes nothing, whichever request commits first.
     rows = LOCK_POLL_FOR_VOTE.run_within(
         _ONE_STATEMENT.format(
-            query="{query}", participation=_table(Participation), inbox=_table(InboxBallot)
+            query="{query}",
+            participation=_table(Participation),
+            inbox=_table(InboxBallot),
+            rules_as_read=" AND ".join(f"rules_{f} = %s" for f in RuleSet.CASTING_FIELDS),
         ),
         [
-            vote.voter_id, vote.channel, vote.cast_by_id, in_channel,
+            vote.voter_id, vote.channel, vote.cast_by_id, in_channel, *vote.rules,
             uuid.uuid4(), json.dumps(list(vote.choices)), receipt_digest(vote.code),
         ],
         poll_id=vote.poll_id, voter_id=vote.voter_id, now=vote.now,
@@ -227,7 +238,7 @@ WITH poll AS ({query}),
 participation AS (
     INSERT INTO {participation} (poll_id, voter_id, channel, cast_by_id)
     SELECT id, %s, %s, %s FROM poll
-    WHERE %s AND accepting AND voter_on_roll AND NOT voter_has_voted
+    WHERE %s AND accepting AND {rules_as_read} AND voter_on_roll AND NOT voter_has_voted
     ON CONFLICT DO NOTHING
     RETURNING poll_id
 ),
@@ -238,6 +249,14 @@ inbox AS (
 )
 SELECT poll.*, EXISTS (SELECT 1 FROM inbox) AS written FROM poll
 """
+
+
+def _rules_as_read(poll: Poll, rules: tuple[Any, ...]) -> bool:
+    """Whether the rules read under the poll's lock are those the page read."""
+    return all(
+        getattr(poll, f"rules_{f}") == value
+        for f, value in zip(RuleSet.CASTING_FIELDS, rules, strict=True)
+    )
 
 
 def _table(model: type[Any]) -> str:
@@ -263,6 +282,13 @@ def _refuse_if_not_open_to(
     if not poll.accepting:
         # The contest was quashed after the page was read.
         raise BallotRefused("not_open", "This poll is not taking votes.")
+    page_read = tuple(getattr(poll.contest.rules, f) for f in RuleSet.CASTING_FIELDS)
+    if not _rules_as_read(poll, page_read):
+        raise BallotRefused(
+            "rules_changed",
+            "A ruling changed this contest's rules while you were voting, and your ballot "
+            "was not cast. Please open the ballot again.",
+        )
     if channel == VotingChannel.ONLINE and poll.contest.rules.channel == Channel.IN_PERSON:
         raise BallotRefused("wrong_channel", "This contest is voted in the room, not online.")
     if not poll.voter_on_roll:

@@ -225,6 +225,10 @@ def _validated(rules: RuleSet) -> None:
 
 
 def _amend(contest: Contest, amendments: dict[str, Any]) -> dict[str, Any]:
+    # An open poll's row lock, the one every vote shares while it is written,
+    # orders the amendment against votes: those in flight finish first, and
+    # those after find the rules changed and are refused (services/casting.py).
+    list(Poll.objects.select_for_update().filter(contest=contest, status=PollStatus.OPEN))
     rules = RuleSet.objects.select_for_update().get(pk=contest.rules_id)
     before = rules.as_dict()
     for field, value in amendments.items():

@@ -12,7 +12,7 @@ from django.http import Http404, HttpRequest
 from django.shortcuts import get_object_or_404
 
 from config.prepared import PreparedQuery
-from elections.models import Contest, Membership, Poll
+from elections.models import Contest, Membership, Poll, RuleSet
 
 
 def _roles(request: HttpRequest, body_id: int) -> set[str]:
@@ -85,6 +85,6 @@ _POLL_FOR_PERSON = PreparedQuery(
     "user_id",
     related={
         "contest": ("body", "rules", "title", "state"),
-        "contest__rules": ("method", "seats", "abstention_allowed", "channel", "proxy_allowed"),
+        "contest__rules": RuleSet.CASTING_FIELDS,
     },
 )

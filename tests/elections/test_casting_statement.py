@@ -15,6 +15,7 @@ import pytest
 import time_machine
 from django.db import connection
 from django.http import QueryDict
+from django.urls import reverse
 
 from elections.exceptions import BallotRefused
 from elections.models import (
@@ -25,6 +26,7 @@ from elections.models import (
     Participation,
     Poll,
     PollStatus,
+    RuleSet,
 )
 from elections.services import casting
 from elections.services.receipts import receipt_digest
@@ -153,3 +155,47 @@ def test_the_filter_and_the_method_agree_on_when_a_poll_takes_votes(make_contest
             assert in_python == in_sql, (status, suspended, state, now)
             checked += in_python
     assert checked == 3, "open, not suspended, not quashed, from the opening to the close"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [("proxy_allowed", False), ("channel", Channel.IN_PERSON), ("abstention_allowed", False)],
+)
+def test_a_vote_under_rules_changed_since_its_page_is_refused(
+    way, alice, make_contest, field, value
+):
+    # A ruling amended the rules between the voter's page and the cast: the
+    # vote is not written under rules the voter did not see.
+    contest = make_contest(Method.PLURALITY, proxy_allowed=True)
+    page = Poll.objects.select_related("contest__rules").get(pk=poll_of(contest).pk)
+    RuleSet.objects.filter(pk=contest.rules_id).update(**{field: value})
+    form = QueryDict(mutable=True)
+    form.update({"paper": page.ballot_paper().fingerprint, "choice": "abstain"})
+    with pytest.raises(BallotRefused) as refusal:
+        casting.cast_marked_paper(page, alice, form)
+    assert refusal.value.code == "rules_changed"
+    assert _nothing_written(page)
+
+
+@pytest.mark.django_db
+def test_the_voter_is_told_the_rules_changed_and_to_open_the_ballot_again(
+    client, alice, make_contest, monkeypatch
+):
+    contest = make_contest(Method.PLURALITY)
+    poll = poll_of(contest)
+    client.force_login(alice)
+    url = reverse("ballot", args=[poll.pk])
+    form = {"paper": poll.ballot_paper().fingerprint, "choice": "abstain", "action": "cast"}
+    # The ruling lands between the page's read and the vote's statement.
+    read_page = casting.cast_marked_paper
+
+    def ruling_lands_first(*args, **kwargs):  # type: ignore[no-untyped-def]
+        RuleSet.objects.filter(pk=contest.rules_id).update(abstention_allowed=False)
+        return read_page(*args, **kwargs)
+
+    monkeypatch.setattr("elections.views.voting.cast_marked_paper", ruling_lands_first)
+    response = client.post(url, form)
+    assert response.status_code == 409
+    assert "changed this contest&#x27;s rules" in response.content.decode()
+    assert _nothing_written(poll)

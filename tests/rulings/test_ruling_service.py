@@ -357,3 +357,47 @@ def test_the_audit_chain_verifies_after_rulings(
     assert event.data["complaint"] == complaint.pk
     actions = set(AuditEvent.objects.values_list("action", flat=True))
     assert {"complaint.lodged", "contest.quashed", "contest.rerun_ordered"} <= actions
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_an_amendment_waits_for_a_vote_being_written(polling, rita, bob):
+    """The amendment takes the open poll's lock, which every vote holds while
+    it is written: a vote in flight finishes under the old rules first."""
+    import threading
+
+    from django.db import OperationalError, connections
+
+    from elections.models.polls import lock_poll_for_casting
+
+    poll = poll_of(polling)
+    locked, release = threading.Event(), threading.Event()
+
+    def a_vote_in_flight() -> None:
+        try:
+            with transaction.atomic():
+                lock_poll_for_casting(poll.pk, voter=bob)
+                locked.set()
+                release.wait(10)
+        finally:
+            connections.close_all()
+
+    voter = threading.Thread(target=a_vote_in_flight)
+    voter.start()
+    assert locked.wait(10)
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SET lock_timeout = '300ms'")
+        with pytest.raises(OperationalError, match="lock timeout"):
+            issue_ruling(
+                polling, by=rita, kind=RulingKind.AMEND_RULES, reason="No proxies.",
+                amendments={"proxy_allowed": not polling.rules.proxy_allowed},
+            )  # fmt: skip
+    finally:
+        release.set()
+        voter.join()
+    ruling = issue_ruling(
+        polling, by=rita, kind=RulingKind.AMEND_RULES, reason="No proxies.",
+        amendments={"proxy_allowed": not polling.rules.proxy_allowed},
+    )  # fmt: skip
+    assert ruling.rule_changes()
