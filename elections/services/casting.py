@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping, Sequence
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
@@ -144,7 +145,7 @@ def _cast(
     # A vote of one's own is one statement (it is its own transaction); a
     # proxy's checks the appointment in the same transaction as the write.
     with transaction.atomic() if by_proxy else nullcontext():
-        poll = _write(vote, in_channel)
+        poll = _write(vote, in_channel, contest)
         if poll is None:
             raise BallotRefused("no_poll", "There is no such poll.")
         poll.contest = contest
@@ -171,7 +172,7 @@ class _Vote:
     rules: tuple[Any, ...]
 
 
-def _write(vote: _Vote, in_channel: bool) -> Poll | None:
+def _write(vote: _Vote, in_channel: bool, contest: Contest) -> Poll | None:
     """Write the vote if the poll takes it; return the poll as read under its lock.
 
     The poll comes with `accepting`, `voter_on_roll` and `voter_has_voted`
@@ -183,7 +184,9 @@ def _write(vote: _Vote, in_channel: bool) -> Poll | None:
         return _write_in_one_statement(vote, in_channel)
     try:
         with transaction.atomic():
-            poll = _locked(vote.poll_id, User(pk=vote.voter_id), None, vote.now)
+            poll = lock_poll_for_casting(
+                vote.poll_id, voter=User(pk=vote.voter_id), contest=contest, now=vote.now
+            )
             poll.written = (
                 in_channel
                 and poll.accepting
@@ -218,12 +221,7 @@ def _write_in_one_statement(vote: _Vote, in_channel: bool) -> Poll | None:
     # A second vote by the same person meets the unique constraint and
     # writes nothing, whichever request commits first.
     rows = LOCK_POLL_FOR_VOTE.run_within(
-        _ONE_STATEMENT.format(
-            query="{query}",
-            participation=_table(Participation),
-            inbox=_table(InboxBallot),
-            rules_as_read=" AND ".join(f"rules_{f} = %s" for f in RuleSet.CASTING_FIELDS),
-        ),
+        _one_statement(),
         [
             vote.voter_id, vote.channel, vote.cast_by_id, in_channel, *vote.rules,
             uuid.uuid4(), json.dumps(list(vote.choices)), receipt_digest(vote.code),
@@ -259,8 +257,17 @@ def _rules_as_read(poll: Poll, rules: tuple[Any, ...]) -> bool:
     )
 
 
-def _table(model: type[Any]) -> str:
-    return connection.ops.quote_name(model._meta.db_table)
+@cache
+def _one_statement() -> str:
+    """`_ONE_STATEMENT` with its tables and rules filled in, once per process
+    (only PostgreSQL runs it)."""
+    quote = connection.ops.quote_name
+    return _ONE_STATEMENT.format(
+        query="{query}",  # left for the prepared query's own SQL
+        participation=quote(Participation._meta.db_table),
+        inbox=quote(InboxBallot._meta.db_table),
+        rules_as_read=" AND ".join(f"rules_{f} = %s" for f in RuleSet.CASTING_FIELDS),
+    )
 
 
 def _locked(poll_id: int, voter: User, known: Contest | None, now: datetime) -> Poll:

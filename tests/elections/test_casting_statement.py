@@ -20,6 +20,7 @@ from django.urls import reverse
 from elections.exceptions import BallotRefused
 from elections.models import (
     Channel,
+    Contest,
     ContestState,
     InboxBallot,
     Method,
@@ -39,6 +40,14 @@ def way(request, monkeypatch):  # type: ignore[no-untyped-def]
         pytest.skip("the one-statement way is PostgreSQL's")
     monkeypatch.setattr(casting, "_in_one_statement", lambda: request.param == "one statement")
     return request.param
+
+
+def _page_and_abstention(contest: Contest) -> tuple[Poll, QueryDict]:
+    """The poll as the voter's page read it, and an abstention marked on its paper."""
+    page = Poll.objects.select_related("contest__rules").get(pk=poll_of(contest).pk)
+    form = QueryDict(mutable=True)
+    form.update({"paper": page.ballot_paper().fingerprint, "choice": "abstain"})
+    return page, form
 
 
 def _nothing_written(poll: Poll) -> bool:
@@ -105,10 +114,8 @@ def test_a_contest_quashed_after_the_page_was_read_takes_no_vote(way, alice, mak
     # The page read the contest while it was polling; the ruling landed
     # before the cast. The state under the vote's statement is what counts.
     contest = make_contest(Method.PLURALITY)
-    page = Poll.objects.select_related("contest__rules").get(pk=poll_of(contest).pk)
+    page, form = _page_and_abstention(contest)
     type(contest).objects.filter(pk=contest.pk).update(state=ContestState.QUASHED)
-    form = QueryDict(mutable=True)
-    form.update({"paper": page.ballot_paper().fingerprint, "choice": "abstain"})
     with pytest.raises(BallotRefused) as refusal:
         casting.cast_marked_paper(page, alice, form)
     assert refusal.value.code == "not_open"
@@ -168,10 +175,8 @@ def test_a_vote_under_rules_changed_since_its_page_is_refused(
     # A ruling amended the rules between the voter's page and the cast: the
     # vote is not written under rules the voter did not see.
     contest = make_contest(Method.PLURALITY, proxy_allowed=True)
-    page = Poll.objects.select_related("contest__rules").get(pk=poll_of(contest).pk)
+    page, form = _page_and_abstention(contest)
     RuleSet.objects.filter(pk=contest.rules_id).update(**{field: value})
-    form = QueryDict(mutable=True)
-    form.update({"paper": page.ballot_paper().fingerprint, "choice": "abstain"})
     with pytest.raises(BallotRefused) as refusal:
         casting.cast_marked_paper(page, alice, form)
     assert refusal.value.code == "rules_changed"

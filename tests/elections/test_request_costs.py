@@ -48,7 +48,7 @@ def test_casting_reads_each_thing_once(client, alice, make_contest):
     # that locks the poll, checks the roll and participation, and writes the
     # two rows (on PostgreSQL; elsewhere a transaction of three).
     statements = _statements(queries)
-    expected = 5 if connection.vendor == "postgresql" else 8
+    expected = 5 if connection.vendor == "postgresql" else 7
     assert len(statements) == expected, "\n".join(statements)
     assert sum("elections_rollentry" in s for s in statements) == 1
     assert sum("elections_candidate" in s for s in statements) == 1
