@@ -67,6 +67,15 @@ def _fresh_cache(settings: Any) -> None:
     }
 
 
+@pytest.fixture(autouse=True)
+def _fresh_ballot_papers() -> None:
+    """Each test reads its opened polls' papers afresh: SQLite hands the same poll id
+    and, under a frozen clock, the same opening instant to the next test's poll."""
+    from elections.models.polls import _options_once_opened
+
+    _options_once_opened.cache_clear()
+
+
 def enrol_totp(user: User) -> str:
     """Give `user` a TOTP authenticator, as allauth's setup page would; returns its secret."""
     secret = generate_totp_secret()

@@ -8,6 +8,7 @@ transaction, so a late or missing task never lets a late vote in.
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -114,9 +115,10 @@ class Poll(models.Model):
             kind = PaperKind.BLOCK
         else:
             kind = PaperKind.SINGLE
-        options = tuple(
-            Option(c.pk, c.name, c.affiliation) for c in _POLL_CANDIDATES.run(poll_id=self.pk)
-        )
+        if self.status == PollStatus.SCHEDULED or self.opened_at is None:
+            options = _read_options(self.pk)
+        else:
+            options = _options_once_opened(self.pk, self.opened_at)
         return BallotPaper(
             kind, options, seats=rules.seats, abstention_allowed=rules.abstention_allowed
         )
@@ -318,6 +320,19 @@ LOCK_POLL_FOR_VOTE = PreparedQuery(
     _poll_for_vote, "poll_id", "voter_id", datetimes=("now",), for_share=True
 )
 _POLL_CANDIDATES = PreparedQuery(_poll_candidates, "poll_id")
+
+
+def _read_options(poll_id: int) -> tuple[Option, ...]:
+    return tuple(Option(c.pk, c.name, c.affiliation) for c in _POLL_CANDIDATES.run(poll_id=poll_id))
+
+
+# An opened poll's candidates never change (`_candidates_fixed_once_opened`), so each
+# process reads them once: every ballot page, confirmation and cast of an election
+# would otherwise read the same rows again. The opening instant is in the key so that
+# a poll id SQLite hands out again after a delete is never taken for the old poll.
+@lru_cache(maxsize=1024)
+def _options_once_opened(poll_id: int, opened_at: datetime) -> tuple[Option, ...]:
+    return _read_options(poll_id)
 
 
 def lock_poll_for_casting(
