@@ -69,11 +69,14 @@ def _fresh_cache(settings: Any) -> None:
 
 @pytest.fixture(autouse=True)
 def _fresh_ballot_papers() -> None:
-    """Each test reads its opened polls' papers afresh: SQLite hands the same poll id
-    and, under a frozen clock, the same opening instant to the next test's poll."""
+    """Each test reads its opened polls' papers afresh, and no cast starts on a paper
+    an earlier test's cast left known: SQLite hands the same poll id and, under a
+    frozen clock, the same opening instant to the next test's poll."""
     from elections.models.polls import _options_once_opened
+    from elections.services.casting import _KNOWN_PAPERS
 
     _options_once_opened.cache_clear()
+    _KNOWN_PAPERS.clear()
 
 
 def enrol_totp(user: User) -> str:

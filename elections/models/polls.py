@@ -302,6 +302,14 @@ def _poll_for_vote(poll_id: int, voter_id: int, now: datetime) -> models.QuerySe
             voter_has_voted=Exists(
                 Participation.objects.filter(poll=OuterRef("pk"), voter_id=voter_id)
             ),
+            # What `poll_for_voter` checks before a ballot page: a voting member of the
+            # body now, not only on the roll frozen at the opening.
+            voter_is_member=Exists(
+                Membership.objects.voting().filter(
+                    body_id=OuterRef("contest__body_id"), user_id=voter_id
+                )
+            ),
+            contest_title=F("contest__title"),
             # The rules as they stand under the lock (`rules_method`, ...).
             **{f"rules_{f}": F(f"contest__rules__{f}") for f in RuleSet.CASTING_FIELDS},
         )

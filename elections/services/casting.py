@@ -100,9 +100,78 @@ def cast_marked_paper(
     unless the poll or the person is refused first.
     """
     paper = poll.ballot_paper()
-    return _cast(
+    code = _cast(
         poll.pk, voter, lambda _: paper.read(form), cast_by=cast_by, known=(poll.contest, paper)
     )
+    _remember(poll, paper)
+    return code
+
+
+@dataclass(frozen=True)
+class QuickCast:
+    code: str
+    # Its pk and title, for the receipt; nothing else is loaded.
+    contest: Contest
+
+
+def cast_on_known_paper(poll_id: int, voter: User, form: Mapping[str, Any]) -> QuickCast | None:
+    """Cast a member's own vote on the paper and rules that the last cast in this
+    process read for this poll, without reading them again; or return None, having
+    written nothing, and the caller takes the full way (`poll_for_voter`, then
+    `cast_marked_paper`), which reads everything afresh and gives any refusal its reason.
+
+    An opened poll's paper never changes. Its rules may (a ruling), and so may the
+    voter's membership: the one statement checks, under the poll's lock, that the
+    rules are still those, and that the voter is a voting member of the body as the
+    ballot page's own check would, beside every check the full way makes. Refused
+    for any reason, nothing is written and the full way decides.
+    """
+    known = _KNOWN_PAPERS.get(poll_id)
+    if known is None or not _in_one_statement():
+        return None
+    try:
+        choices = known.paper.read(form)
+        _check_choices(known.paper, choices)
+    except BallotRefused:
+        return None
+    code = new_receipt_code()
+    vote = _Vote(
+        poll_id, voter.pk, voter.pk, VotingChannel.ONLINE, choices, code, timezone.now(),
+        known.rules,
+    )  # fmt: skip
+    poll = _write_in_one_statement(vote, known.online, member_now=True)
+    if poll is None or not poll.written:
+        return None
+    return QuickCast(code, Contest(pk=poll.contest_id, title=poll.contest_title))
+
+
+@dataclass(frozen=True)
+class _KnownPaper:
+    paper: BallotPaper
+    rules: tuple[Any, ...]  # RuleSet.CASTING_FIELDS, as that cast read them
+    online: bool  # the rules let a vote be cast online
+
+
+# Per process, by poll id: a handful of polls are open at once.
+_KNOWN_PAPERS: dict[int, _KnownPaper] = {}
+_KNOWN_PAPERS_MAX = 256
+
+
+def _remember(poll: Poll, paper: BallotPaper) -> None:
+    """Keep the paper and rules a cast just went through on (on PostgreSQL, the
+    only place `cast_on_known_paper` runs), so that the next vote need not read them."""
+    if not _in_one_statement():
+        return
+    rules = poll.contest.rules
+    known = _KnownPaper(
+        paper,
+        tuple(getattr(rules, f) for f in RuleSet.CASTING_FIELDS),
+        rules.channel != Channel.IN_PERSON,
+    )
+    if _KNOWN_PAPERS.get(poll.pk) != known:
+        if len(_KNOWN_PAPERS) >= _KNOWN_PAPERS_MAX:
+            _KNOWN_PAPERS.clear()
+        _KNOWN_PAPERS[poll.pk] = known
 
 
 def _cast(
@@ -215,15 +284,19 @@ def _in_one_statement() -> bool:
     return connection.vendor == "postgresql"
 
 
-def _write_in_one_statement(vote: _Vote, in_channel: bool) -> Poll | None:
+def _write_in_one_statement(
+    vote: _Vote, in_channel: bool, *, member_now: bool = False
+) -> Poll | None:
     # The poll's row is read under its shared lock first (the inserts read
     # from it), so a close waits for this vote or this vote sees the close.
     # A second vote by the same person meets the unique constraint and
-    # writes nothing, whichever request commits first.
+    # writes nothing, whichever request commits first. `member_now`: the
+    # voter must also be a voting member of the body now (the ballot page
+    # checked that already unless the vote comes by `cast_on_known_paper`).
     rows = LOCK_POLL_FOR_VOTE.run_within(
         _one_statement(),
         [
-            vote.voter_id, vote.channel, vote.cast_by_id, in_channel, *vote.rules,
+            vote.voter_id, vote.channel, vote.cast_by_id, in_channel, *vote.rules, member_now,
             uuid.uuid4(), json.dumps(list(vote.choices)), receipt_digest(vote.code),
         ],
         poll_id=vote.poll_id, voter_id=vote.voter_id, now=vote.now,
@@ -237,6 +310,7 @@ participation AS (
     INSERT INTO {participation} (poll_id, voter_id, channel, cast_by_id)
     SELECT id, %s, %s, %s FROM poll
     WHERE %s AND accepting AND {rules_as_read} AND voter_on_roll AND NOT voter_has_voted
+        AND (voter_is_member OR NOT %s)
     ON CONFLICT DO NOTHING
     RETURNING poll_id
 ),

@@ -20,8 +20,13 @@ from django.views.decorators.debug import sensitive_post_parameters
 from config.security import ballot_rate_limit
 from elections.ballot_paper import ABSTAIN, RANK_PREFIX, BallotPaper, PaperKind
 from elections.exceptions import BallotRefused
-from elections.models import Poll, ProxyAppointment
-from elections.services.casting import REFUSED_FOR_THE_POLL, can_vote, cast_marked_paper
+from elections.models import Contest, Poll, ProxyAppointment
+from elections.services.casting import (
+    REFUSED_FOR_THE_POLL,
+    can_vote,
+    cast_marked_paper,
+    cast_on_known_paper,
+)
 from elections.views.access import poll_for_voter
 
 if TYPE_CHECKING:
@@ -80,9 +85,14 @@ class BallotView(View):
         return self._form_or_status(request, poll, voter)
 
     def post(self, request: HttpRequest, pk: int, principal: int | None = None) -> HttpResponse:
+        action = request.POST.get("action", "review")
+        if action == "cast" and principal is None:
+            # Most votes of an election go this way: one statement, no read before it.
+            quick = cast_on_known_paper(pk, request.user, request.POST)  # type: ignore[arg-type]
+            if quick is not None:
+                return self._receipt(request, quick.contest, quick.code)
         poll = poll_for_voter(request, pk)
         voter = self._voter(request, poll, principal)
-        action = request.POST.get("action", "review")
         if action == "cast":
             return self._cast(request, poll, voter)
         allowed, reason = can_vote(poll, voter, proxy=self.principal and request.user)
@@ -120,15 +130,13 @@ class BallotView(View):
             if refusal.code in REFUSED_FOR_THE_POLL:
                 return self._status(request, poll, str(refusal), status=409)
             return self._form(request, poll, poll.ballot_paper(), error=str(refusal), status=400)
+        return self._receipt(request, poll.contest, code)
+
+    def _receipt(self, request: HttpRequest, contest: Contest, code: str) -> HttpResponse:
         return render(
             request,
             "elections/ballot_receipt.html",
-            {
-                "poll": poll,
-                "contest": poll.contest,
-                "receipt": code,
-                "principal": self.principal,
-            },
+            {"contest": contest, "receipt": code, "principal": self.principal},
         )
 
     def _form_or_status(self, request: HttpRequest, poll: Poll, voter: User) -> HttpResponse:
