@@ -50,9 +50,26 @@ class RuleSetAdmin(admin.ModelAdmin):
 
 
 class CandidateInline(admin.TabularInline):
+    """A contest's candidates, to be changed only while `Contest.can_edit_candidates`
+    allows it, as everywhere else: once the ballot paper is final, what voters were
+    shown is what they voted on, and each web process keeps an opened poll's paper
+    (`Poll.ballot_paper`)."""
+
     model = models.Candidate
     extra = 0
     raw_id_fields = ["user"]
+
+    def _paper_final(self, contest: models.Contest | None) -> bool:
+        return contest is not None and not contest.can_edit_candidates()
+
+    def has_add_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return not self._paper_final(obj) and super().has_add_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return not self._paper_final(obj) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):  # type: ignore[no-untyped-def]
+        return not self._paper_final(obj) and super().has_delete_permission(request, obj)
 
 
 @admin.register(models.Contest)
