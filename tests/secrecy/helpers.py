@@ -176,13 +176,14 @@ def numbers_near(
     text: str, anchors: Iterable[str], numbers: Iterable[int], reach: int
 ) -> list[str]:
     """Each place where one of `numbers`, standing alone, is within `reach`
-    characters of one of `anchors` (case-insensitive)."""
+    characters of one of `anchors` (case-insensitive). Digits inside a word (an
+    audit event's digest, a receipt code) are not a number anyone reads."""
     wanted = {str(n) for n in numbers}
     found = []
     for anchor in anchors:
         for match in re.finditer(re.escape(anchor), text, flags=re.IGNORECASE):
             window = text[max(0, match.start() - reach) : match.end() + reach]
-            for number in re.findall(r"(?<![\d.,:])\d+(?![\d:]|[.,]\d)", window):
+            for number in re.findall(r"(?<![\w.,:])\d+(?![\w:]|[.,]\d)", window):
                 if number in wanted:
                     found.append(f"{number} near {anchor!r}: …{window}…")
     return found
