@@ -161,7 +161,11 @@ def test_it_pages_through_past_contests_latest_first(client, alice, body):
     first_page = first.content.decode()
     assert _titles(first_page, "Past") == [f"Past #{i:02d}" for i in range(29, 4, -1)]
     assert "30 contests" in first_page and "Page 1 of 2" in first_page
+    assert '<nav aria-label="Past contests: pages">' in first_page
+    assert '<a href="?page=2" rel="next">Next page</a>' in first_page
+    assert 'rel="prev"' not in first_page
     second = client.get(reverse("past_contests"), {"page": 2}).content.decode()
+    assert '<a href="?page=1" rel="prev">Previous page</a>' in second
     assert _titles(second, "Past") == [f"Past #{i:02d}" for i in range(4, -1, -1)]
     # Past the end: the last page, as the inbox does.
     assert _titles(client.get(reverse("past_contests"), {"page": 9}).content.decode(), "Past") == (
