@@ -318,24 +318,37 @@ def check(condition: bool, message: str, failures: list[str]) -> None:
 _PARTS = {"postgres": "postgres", "gunicorn": "gunicorn", "redis": "redis-server"}
 
 
+def _stat(pid: int | str) -> list[str]:
+    """/proc/<pid>/stat's fields after the command name (Linux)."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def _cpu_of(fields: list[str]) -> float:
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    return (int(fields[11]) + int(fields[12])) / tick  # user + system
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user and system) process `pid` has used so far."""
+    return _cpu_of(_stat(pid))
+
+
 def cpu_by_process() -> dict[tuple[int, int], tuple[str, float]]:
     """CPU time (user and system) used so far by each process of the machine's parts.
 
     Keyed by process id and start time (ids are reused); read from /proc (Linux;
     empty elsewhere). `cpu_spent` compares two readings.
     """
-    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
     used: dict[tuple[int, int], tuple[str, float]] = {}
     for entry in Path("/proc").glob("[0-9]*"):
         try:
             command = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
-            fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+            fields = _stat(entry.name)
         except OSError:
             continue
         part = next((name for name, mark in _PARTS.items() if mark in command), None)
         if part is not None:
-            seconds = (int(fields[11]) + int(fields[12])) / tick
-            used[(int(entry.name), int(fields[19]))] = (part, seconds)
+            used[(int(entry.name), int(fields[19]))] = (part, _cpu_of(fields))
     return used
 
 

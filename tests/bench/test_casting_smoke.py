@@ -36,3 +36,21 @@ def test_it_casts_every_ballot_once_and_reports_each_figure(run_bench) -> None: 
     assert opened["offered_per_second"] > 0 and opened["p99_ms"] >= opened["p50_ms"] > 0
     # Only the targets may be missed in a smoke run; the receipts must all match.
     assert not [m for m in report["missed"] if "receipts" in m or "answered" in m]
+
+
+def test_the_in_process_profile_measures_casts_against_the_floor(run_bench) -> None:  # type: ignore[no-untyped-def]
+    report, stdout = run_bench(
+        "casting_profile.py", "--redis-url", REDIS_URL, "--profile", "--top", "40",
+        database="teller_bench_smoke_casting_profile",
+    )  # fmt: skip
+
+    assert report["statuses"] == {"200 OK": 200, "204 No Content": 200}
+    assert report["missed"] == []
+    for name in ("floor", "cast"):
+        figures = report[name]
+        assert figures["django_ms"] > 0 and figures["postgres_ms"] > 0
+        both = figures["django_ms"] + figures["postgres_ms"]
+        assert figures["total_ms"] == pytest.approx(both, abs=0.01)
+    # A cast does more than a request that only reads the session and the user.
+    assert report["cast_over_floor"] > 1
+    assert "cumulative" in stdout and "cast_on_known_paper" in stdout
