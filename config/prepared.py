@@ -7,6 +7,11 @@ database takes to answer it. On the paths every request or every ballot takes
 casting) that was the larger part of the work, so those queries are written
 with the ORM as usual, compiled once here, and run as raw SQL with only their
 values changed.
+
+On PostgreSQL they are also planned once per connection: each is sent as a
+server-side prepared statement (psycopg's `prepare=True`), where Django sends
+every query as text with its values inlined, to be planned afresh. Planning the
+casting statement took 0.6 ms of PostgreSQL's CPU, three times running it.
 """
 
 from __future__ import annotations
@@ -15,7 +20,9 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
+import psycopg
 from django.db import connection
+from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
 from django.db.models import F, Model, QuerySet
 
 M = TypeVar("M", bound=Model)
@@ -147,7 +154,7 @@ class _Compiled(Generic[M]):
         self, values: Mapping[str, Any], statement: str = "{query}", extra: Sequence[Any] = ()
     ) -> list[M]:
         sql = self.sql if statement == "{query}" else statement.format(query=self.sql)
-        with connection.cursor() as cursor:
+        with _cursor() as cursor:
             cursor.execute(sql, [*self.bind(values), *extra])
             columns = tuple(column[0] for column in cursor.description)
             rows = cursor.fetchall()
@@ -201,6 +208,48 @@ class _Compiled(Generic[M]):
                 continue
             model = type(owner)._meta.get_field(name).related_model
             setattr(owner, name, model.from_db(row._state.db, [a for a, _ in columns], values))
+
+
+def _cursor() -> CursorWrapper:
+    """A cursor for a prepared query: on PostgreSQL one whose statements the
+    server prepares, elsewhere Django's own.
+
+    It is wrapped as Django wraps its own cursors, so that what watches queries
+    (`connection.execute_wrapper`, the debug log, the tests' query counts) sees
+    these as it sees every other.
+    """
+    if connection.vendor != "postgresql":
+        return connection.cursor()
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
+    connection.validate_thread_sharing()
+    with connection.wrap_database_errors:
+        cursor = _PreparingCursor(connection.connection)
+    if connection.queries_logged:
+        return _LoggedPreparedCursor(cursor, connection)
+    return connection.make_cursor(cursor)
+
+
+class _PreparingCursor(psycopg.Cursor):  # type: ignore[type-arg]
+    """Binds values on the server and has each statement prepared at once.
+
+    Django's connection leaves psycopg's automatic preparing off (its
+    `prepare_threshold` is None), and Django's own cursors bind on the client,
+    so only these prepare. A statement is prepared once per connection and
+    kept there (psycopg keeps up to `prepared_max`, 100, a connection).
+    """
+
+    def execute(self, query: Any, params: Any = None, **kwargs: Any) -> Any:  # type: ignore[override]
+        return super().execute(query, params, prepare=True)
+
+
+class _LoggedPreparedCursor(CursorDebugWrapper):
+    """Logs each statement as Django logs its own, with its values in: psycopg
+    keeps no text of a prepared statement's run for Django to read back."""
+
+    def execute(self, sql: str, params: Any = None) -> Any:
+        with self.debug_sql(self.db.ops.compose_sql(sql, params)):
+            return CursorWrapper.execute(self, sql, params)
 
 
 def _model_at(model: type[Model], path: str) -> type[Model]:

@@ -87,6 +87,15 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # write lock at BEGIN so concurrent requests queue instead of failing.
     DATABASES["default"]["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 20}
     DATABASES["default"]["CONN_MAX_AGE"] = 0
+else:
+    # The statements every request and every ballot run (config/prepared.py) are
+    # prepared once per connection, so PostgreSQL plans them once; Django's own
+    # queries never are. Django turns psycopg's preparing off unless this is set.
+    # Behind PgBouncer in transaction mode, use 1.21 or later with
+    # max_prepared_statements, or set DB_PREPARED_STATEMENTS=0 (docs/scaling.md).
+    DATABASES["default"].setdefault("OPTIONS", {})["prepare_threshold"] = (
+        5 if env_bool("DB_PREPARED_STATEMENTS", default=True) else None
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache, broker --------------------------------------------------------

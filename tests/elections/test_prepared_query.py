@@ -117,3 +117,43 @@ def test_a_query_can_run_inside_a_larger_statement(alice, body):
     )
     assert (got.pk, got.email, got.said) == (alice.pk, alice.email, "hello")
     assert got.in_body
+
+
+def _prepared_statements() -> list[tuple[str, int]]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement, generic_plans FROM pg_prepared_statements")
+        return cursor.fetchall()
+
+
+@pytest.mark.django_db
+@pytest.mark.postgres
+def test_postgres_prepares_it_once_and_plans_it_once(alice, body):
+    prepared = PreparedQuery(_members_of, "body_id", "user_id")
+    for _ in range(8):
+        [row] = prepared.run(body_id=body.pk, user_id=alice.pk)
+        assert row.in_body
+    mine = [(text, generic) for text, generic in _prepared_statements() if '"in_body"' in text]
+    assert len(mine) == 1, mine
+    # After five custom plans PostgreSQL settles on one plan for every run.
+    assert mine[0][1] >= 1
+
+
+@pytest.mark.django_db
+@pytest.mark.postgres
+def test_with_preparing_off_it_runs_unprepared(alice, body, monkeypatch):
+    # DB_PREPARED_STATEMENTS=0 (for PgBouncer without prepared statements) sets this.
+    connection.ensure_connection()
+    monkeypatch.setattr(connection.connection, "prepare_threshold", None)
+    prepared = PreparedQuery(_members_of, "body_id", "user_id")
+    for _ in range(3):
+        assert prepared.run(body_id=body.pk, user_id=alice.pk)[0].in_body
+    assert not [text for text, _ in _prepared_statements() if '"in_body"' in text]
+
+
+@pytest.mark.django_db
+def test_the_query_log_shows_it_with_its_values(alice, body):
+    prepared = PreparedQuery(_members_of, "body_id", "user_id")
+    with CaptureQueriesContext(connection) as queries:
+        prepared.run(body_id=body.pk, user_id=alice.pk)
+    [logged] = queries.captured_queries
+    assert f"= {alice.pk}" in logged["sql"] and "%s" not in logged["sql"]
