@@ -24,6 +24,7 @@ import psycopg
 from django.db import connection
 from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
 from django.db.models import F, Model, QuerySet
+from django.utils.asyncio import async_unsafe
 
 M = TypeVar("M", bound=Model)
 
@@ -210,13 +211,14 @@ class _Compiled(Generic[M]):
             setattr(owner, name, model.from_db(row._state.db, [a for a, _ in columns], values))
 
 
+@async_unsafe
 def _cursor() -> CursorWrapper:
     """A cursor for a prepared query: on PostgreSQL one whose statements the
     server prepares, elsewhere Django's own.
 
-    It is wrapped as Django wraps its own cursors, so that what watches queries
-    (`connection.execute_wrapper`, the debug log, the tests' query counts) sees
-    these as it sees every other.
+    It is made and wrapped as `connection.cursor()` makes and wraps Django's
+    own, so that what watches queries (`connection.execute_wrapper`, the debug
+    log, the tests' query counts) sees these as it sees every other.
     """
     if connection.vendor != "postgresql":
         return connection.cursor()
@@ -233,10 +235,11 @@ def _cursor() -> CursorWrapper:
 class _PreparingCursor(psycopg.Cursor):  # type: ignore[type-arg]
     """Binds values on the server and has each statement prepared at once.
 
-    Django's connection leaves psycopg's automatic preparing off (its
-    `prepare_threshold` is None), and Django's own cursors bind on the client,
-    so only these prepare. A statement is prepared once per connection and
-    kept there (psycopg keeps up to `prepared_max`, 100, a connection).
+    Django's own cursors bind on the client and never prepare, so only these
+    do. A statement is prepared once per connection and kept there (psycopg
+    keeps up to `prepared_max`, 100, a connection). With the connection's
+    `prepare_threshold` at None (`DB_PREPARED_STATEMENTS=0`, config/settings.py)
+    psycopg prepares nothing, and these only bind on the server.
     """
 
     def execute(self, query: Any, params: Any = None, **kwargs: Any) -> Any:  # type: ignore[override]

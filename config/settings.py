@@ -87,7 +87,7 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # write lock at BEGIN so concurrent requests queue instead of failing.
     DATABASES["default"]["OPTIONS"] = {"transaction_mode": "IMMEDIATE", "timeout": 20}
     DATABASES["default"]["CONN_MAX_AGE"] = 0
-else:
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     # The statements every request and every ballot run (config/prepared.py) are
     # prepared once per connection, so PostgreSQL plans them once; Django's own
     # queries never are. Django turns psycopg's preparing off unless this is set.
