@@ -40,7 +40,7 @@ def test_it_casts_every_ballot_once_and_reports_each_figure(run_bench) -> None: 
 
 def test_the_in_process_profile_measures_casts_against_the_floor(run_bench) -> None:  # type: ignore[no-untyped-def]
     report, stdout = run_bench(
-        "casting_profile.py", "--redis-url", REDIS_URL, "--profile", "--top", "40",
+        "casting_profile.py", "--redis-url", REDIS_URL, "--profile", "--top", "80",
         database="teller_bench_smoke_casting_profile",
     )  # fmt: skip
 
