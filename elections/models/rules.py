@@ -110,6 +110,15 @@ class RuleSet(models.Model):
                 raise NotAllowed("These rules are frozen; only a ruling can change them.")
         super().save(*args, **kwargs)
 
+    def casting_values(self) -> tuple[Any, ...]:
+        """The values of `CASTING_FIELDS`, in that order: what a vote is cast under."""
+        return tuple(getattr(self, f) for f in self.CASTING_FIELDS)
+
+    @property
+    def online_voting(self) -> bool:
+        """Whether a vote may be cast online (it may not in a contest held in the room)."""
+        return self.channel != Channel.IN_PERSON
+
     @property
     def is_frozen(self) -> bool:
         return self.frozen_at is not None

@@ -23,7 +23,6 @@ from accounts.models import User
 from elections.ballot_paper import NO, YES, BallotPaper, PaperKind
 from elections.exceptions import BallotRefused
 from elections.models import (
-    Channel,
     Contest,
     InboxBallot,
     Participation,
@@ -45,7 +44,7 @@ def can_vote(poll: Poll, user: User, *, proxy: User | None = None) -> tuple[bool
     verdict = poll.accepts_votes_at(timezone.now())
     if not verdict:
         return False, verdict.reason
-    if poll.contest.rules.channel == Channel.IN_PERSON:
+    if not poll.contest.rules.online_voting:
         return False, "This contest is voted in the room, not online."
     you = "You are" if proxy is None else f"{user} is"
     if not RollEntry.objects.filter(poll=poll, user=user).exists():
@@ -163,11 +162,7 @@ def _remember(poll: Poll, paper: BallotPaper) -> None:
     if not _in_one_statement():
         return
     rules = poll.contest.rules
-    known = _KnownPaper(
-        paper,
-        tuple(getattr(rules, f) for f in RuleSet.CASTING_FIELDS),
-        rules.channel != Channel.IN_PERSON,
-    )
+    known = _KnownPaper(paper, rules.casting_values(), rules.online_voting)
     if _KNOWN_PAPERS.get(poll.pk) != known:
         if len(_KNOWN_PAPERS) >= _KNOWN_PAPERS_MAX:
             _KNOWN_PAPERS.clear()
@@ -204,13 +199,11 @@ def _cast(
             )
         raise
     code = new_receipt_code()
-    rules = tuple(getattr(contest.rules, f) for f in RuleSet.CASTING_FIELDS)
+    rules = contest.rules.casting_values()
     vote = _Vote(poll_id, voter.pk, (cast_by or voter).pk, channel, choices, code, now, rules)
-    # In the room's channel (on paper) an online vote is refused, and the
-    # other way round; the statement needs only the answer.
-    in_channel = not (
-        channel == VotingChannel.ONLINE and contest.rules.channel == Channel.IN_PERSON
-    )
+    # In a contest held in the room an online vote is refused; the statement
+    # needs only the answer.
+    in_channel = channel != VotingChannel.ONLINE or contest.rules.online_voting
     # A vote of one's own is one statement (it is its own transaction); a
     # proxy's checks the appointment in the same transaction as the write.
     with transaction.atomic() if by_proxy else nullcontext():
@@ -363,14 +356,13 @@ def _refuse_if_not_open_to(
     if not poll.accepting:
         # The contest was quashed after the page was read.
         raise BallotRefused("not_open", "This poll is not taking votes.")
-    page_read = tuple(getattr(poll.contest.rules, f) for f in RuleSet.CASTING_FIELDS)
-    if not _rules_as_read(poll, page_read):
+    if not _rules_as_read(poll, poll.contest.rules.casting_values()):
         raise BallotRefused(
             "rules_changed",
             "A ruling changed this contest's rules while you were voting, and your ballot "
             "was not cast. Please open the ballot again.",
         )
-    if channel == VotingChannel.ONLINE and poll.contest.rules.channel == Channel.IN_PERSON:
+    if channel == VotingChannel.ONLINE and not poll.contest.rules.online_voting:
         raise BallotRefused("wrong_channel", "This contest is voted in the room, not online.")
     if not poll.voter_on_roll:
         raise BallotRefused(
