@@ -55,6 +55,11 @@ def office(rita: User, client_for: Callable[[User | None], Client]) -> Client:
     return client_for(rita)
 
 
+def _styled_as_an_admin_form(page: Any) -> None:
+    """The office's own form pages look like the admin's change forms beside them."""
+    assert 'href="/static/admin/css/forms.css"' in page.content.decode()
+
+
 def _confirm_then_refuse_blank(
     office: Client, contest: Contest, kind: str, data: dict[str, Any]
 ) -> None:
@@ -62,6 +67,7 @@ def _confirm_then_refuse_blank(
     page = office.get(_url(contest, kind))
     assert page.status_code == HTTPStatus.OK
     assert "Yes, issue this ruling" in page.content.decode()
+    _styled_as_an_admin_form(page)
     before = _snapshot(contest)
     for blank in ("", "   \n "):
         response = office.post(_url(contest, kind), {**data, "reason": blank})
@@ -234,6 +240,7 @@ def test_a_complaint_is_taken_under_review(
     page = office.get(url)
     assert page.status_code == HTTPStatus.OK
     assert complaint.text in page.content.decode()
+    _styled_as_an_admin_form(page)
     assert office.post(url).status_code == HTTPStatus.FOUND
     complaint.refresh_from_db()
     assert complaint.state == ComplaintState.UNDER_REVIEW
