@@ -43,7 +43,6 @@ TARGET_P99_MS = 250.0
 
 
 def _build(args: argparse.Namespace) -> dict[str, Any]:
-    from django.db import connection
 
     from bench import world
     from elections.models import InboxBallot, Participation
@@ -60,8 +59,7 @@ def _build(args: argparse.Namespace) -> dict[str, Any]:
         order = rng.sample(candidate_ids, len(candidate_ids))
         return order[: rng.randint(1, len(order))]
 
-    with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE")
+    common.settle_database()
     part = Participation._meta.db_table
     inbox = InboxBallot._meta.db_table
     # Table names come from the models, never from input.

@@ -63,6 +63,16 @@ def _backend_cpu() -> float:
     return common.cpu_seconds(pid)
 
 
+def _wal_position() -> int:
+    """How far PostgreSQL's write-ahead log has been written, in bytes (the whole
+    server's: nothing else writes while the profile runs)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_wal_lsn_diff(pg_current_wal_insert_lsn(), '0/0')::bigint")
+        return int(cursor.fetchone()[0])
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--voters", type=int, default=2000, help="casts measured (as many floors)")
@@ -95,6 +105,7 @@ def main(argv: list[str] | None = None) -> int:
     rng = random.Random(2026)
     options = [o.id for o in poll.ballot_paper().options]
     forms = [world.ranked_form(poll, v, rng.sample(options, 5)) for v in voters]
+    common.settle_database()
     cast_path = f"/polls/{poll.pk}/ballot/"
     handler = WSGIHandler()
     statuses: dict[str, int] = {}
@@ -119,13 +130,14 @@ def main(argv: list[str] | None = None) -> int:
     casts(voters[:1], forms[:1])
     statuses.clear()
 
-    spent = {"floor": [0.0, 0.0], "cast": [0.0, 0.0]}
+    spent = {"floor": [0.0, 0.0, 0], "cast": [0.0, 0.0, 0]}
 
     def timed(name: str, go: Callable[[], None]) -> None:
-        process, backend = time.process_time(), _backend_cpu()
+        process, backend, wal = time.process_time(), _backend_cpu(), _wal_position()
         go()
         spent[name][0] += time.process_time() - process
         spent[name][1] += _backend_cpu() - backend
+        spent[name][2] += _wal_position() - wal
 
     measured = range(1, 1 + args.voters)
     for at in range(measured.start, measured.stop, args.batch):
@@ -137,8 +149,13 @@ def main(argv: list[str] | None = None) -> int:
         return round(seconds / args.voters * 1000, 3)
 
     per = {
-        name: {"django_ms": ms(d), "postgres_ms": ms(pg), "total_ms": ms(d + pg)}
-        for name, (d, pg) in spent.items()
+        name: {
+            "django_ms": ms(d),
+            "postgres_ms": ms(pg),
+            "total_ms": ms(d + pg),
+            "wal_bytes": round(wal / args.voters),
+        }
+        for name, (d, pg, wal) in spent.items()
     }
     report: dict[str, Any] = {
         "voters": args.voters,
@@ -152,7 +169,8 @@ def main(argv: list[str] | None = None) -> int:
         fig = per[name]
         print(
             f"  {name:<5} {fig['total_ms']:6.2f} ms of CPU a request: "
-            f"Django {fig['django_ms']:.2f}, PostgreSQL {fig['postgres_ms']:.2f}"
+            f"Django {fig['django_ms']:.2f}, PostgreSQL {fig['postgres_ms']:.2f}; "
+            f"{fig['wal_bytes']:,} bytes of WAL"
         )
     print(f"  a cast costs {report['cast_over_floor']}x the floor")
     report["missed"] = []

@@ -87,8 +87,7 @@ def main(argv: list[str] | None = None) -> int:
 
     _, poll = world.open_contest(body, title="Notifications bench", open_poll=False)
     Notification.objects.update(status=NotificationStatus.SENT)
-    with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE")
+    common.settle_database()
     setup_s = time.perf_counter() - started
     print(
         f"Notifications: {args.members} members, Celery concurrency {args.concurrency}; "

@@ -164,8 +164,7 @@ def main(argv: list[str] | None = None) -> int:
     sites = {f"{c}": _build(c, m, f"size{c}") for c, m in sizes}
     from django.db import connection
 
-    with connection.cursor() as cursor:
-        cursor.execute("VACUUM ANALYZE")
+    common.settle_database()
     setup_s = time.perf_counter() - started
     print(f"Pages: sizes {sizes} (contests:members); set up in {setup_s:.1f} s")
 

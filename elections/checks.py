@@ -5,6 +5,13 @@ their marks (services/casting.py). Whatever PostgreSQL writes to its own log
 outlives the mixer, so a server that logs statements would keep, in its log,
 what the database itself forgets. Run with
 `manage.py check --deploy --database default`.
+
+Casting also needs PostgreSQL's autovacuum. Its statement is prepared once a
+connection (config/prepared.py), and PostgreSQL plans it afresh only when the
+tables' statistics change, which autovacuum's ANALYZE does as the ballots come
+in. Without it, a plan made while the participation table was nearly empty
+(a sequential scan, then cheapest) stays for the connection's life, and every
+cast then reads the whole table (docs/benchmarks.md).
 """
 
 from __future__ import annotations
@@ -50,3 +57,35 @@ def _warning(alias: str, setting: str, code: str) -> Warning:
         "See docs/security.md.",
         id=code,
     )
+
+
+@register(Tags.database, deploy=True)
+def autovacuum_keeps_casting_plans_fresh(
+    app_configs: Any = None, databases: Any = None, **kwargs: Any
+) -> list[Warning]:
+    found: list[Warning] = []
+    for alias in databases or ():
+        connection = connections[alias]
+        if connection.vendor != "postgresql":
+            continue
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT current_setting('autovacuum'), current_setting('track_counts')")
+            autovacuum, track_counts = cursor.fetchone()
+        found.extend(autovacuum_warnings(alias, autovacuum, track_counts))
+    return found
+
+
+def autovacuum_warnings(alias: str, autovacuum: str, track_counts: str) -> list[Warning]:
+    """teller.W003 unless autovacuum runs (it needs track_counts too)."""
+    if autovacuum == "on" and track_counts == "on":
+        return []
+    return [
+        Warning(
+            f"PostgreSQL ({alias}) runs without autovacuum (autovacuum = {autovacuum}, "
+            f"track_counts = {track_counts}): the casting statement keeps the plan it was "
+            "given while few had voted, and each cast would then read every earlier one.",
+            hint="Turn autovacuum and track_counts on (the defaults), or ANALYZE "
+            "elections_participation as a poll fills. See docs/scaling.md.",
+            id="teller.W003",
+        )
+    ]

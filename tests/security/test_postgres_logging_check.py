@@ -1,11 +1,13 @@
 """`check --deploy --database default` warns when PostgreSQL would log a
-cast's statement, which names the voter beside their marks."""
+cast's statement, which names the voter beside their marks, and when it runs
+without autovacuum, which keeps the casting statement's plan fresh."""
 
 from __future__ import annotations
 
 import pytest
 from django.db import connection
 
+from elections.checks import autovacuum_keeps_casting_plans_fresh, autovacuum_warnings
 from elections.checks import casting_statements_stay_out_of_postgres_logs as check
 
 pytestmark = [pytest.mark.postgres, pytest.mark.django_db]
@@ -39,3 +41,19 @@ def test_the_check_runs_only_when_asked_for_the_database():
 
     assert check in registry.registry.get_checks(include_deployment_checks=True)
     assert "database" in check.tags
+
+
+@pytest.mark.parametrize(
+    ("autovacuum", "track_counts", "codes"),
+    [("on", "on", []), ("off", "on", ["teller.W003"]), ("on", "off", ["teller.W003"])],
+)
+def test_a_server_without_autovacuum_is_named(autovacuum, track_counts, codes):
+    assert [w.id for w in autovacuum_warnings("default", autovacuum, track_counts)] == codes
+
+
+def test_the_autovacuum_check_reads_the_servers_own_settings():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('autovacuum'), current_setting('track_counts')")
+        running = cursor.fetchone() == ("on", "on")
+    warnings = autovacuum_keeps_casting_plans_fresh(databases=["default"])
+    assert [w.id for w in warnings] == ([] if running else ["teller.W003"])
