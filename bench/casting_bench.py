@@ -43,7 +43,6 @@ TARGET_P99_MS = 250.0
 
 
 def _build(args: argparse.Namespace) -> dict[str, Any]:
-
     from bench import world
     from elections.models import InboxBallot, Participation
 

@@ -162,8 +162,6 @@ def main(argv: list[str] | None = None) -> int:
     # reads the queue; what setup queues there is flushed before the clock starts.
     common.setup_django(db_url, REDIS_URL=args.redis_url)
     sites = {f"{c}": _build(c, m, f"size{c}") for c, m in sizes}
-    from django.db import connection
-
     common.settle_database()
     setup_s = time.perf_counter() - started
     print(f"Pages: sizes {sizes} (contests:members); set up in {setup_s:.1f} s")
@@ -183,6 +181,8 @@ def main(argv: list[str] | None = None) -> int:
             f"{last[page]} at {sizes[-1][0]}",
             failures,
         )
+    from django.db import connection
+
     connection.close()
 
     workdir = Path(tempfile.mkdtemp(prefix="teller-bench-pages-"))
