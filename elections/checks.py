@@ -16,6 +16,7 @@ cast then reads the whole table (docs/benchmarks.md).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 from django.core.checks import Tags, Warning, register
@@ -30,22 +31,27 @@ def casting_statements_stay_out_of_postgres_logs(
     app_configs: Any = None, databases: Any = None, **kwargs: Any
 ) -> list[Warning]:
     found: list[Warning] = []
-    for alias in databases or ():
-        connection = connections[alias]
-        if connection.vendor != "postgresql":
-            continue
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT " + ", ".join("current_setting(%s, true)" for _ in _LOGGING_SETTINGS),
-                _LOGGING_SETTINGS,
-            )
-            statement, duration, explain = cursor.fetchone()
+    for alias, (statement, duration, explain) in _postgres_settings(databases, _LOGGING_SETTINGS):
         if statement in ("mod", "all"):
             found.append(_warning(alias, f"log_statement = {statement}", "teller.W001"))
         for name, value in (("log_min_duration_statement", duration), ("auto_explain", explain)):
             if value is not None and value not in ("-1", ""):
                 found.append(_warning(alias, f"{name} = {value}", "teller.W002"))
     return found
+
+
+def _postgres_settings(
+    databases: Iterable[str] | None, names: tuple[str, ...]
+) -> Iterator[tuple[str, tuple[str | None, ...]]]:
+    """For each PostgreSQL database the check was asked about, the values of
+    these server settings (None for one the server does not know)."""
+    for alias in databases or ():
+        connection = connections[alias]
+        if connection.vendor != "postgresql":
+            continue
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT " + ", ".join("current_setting(%s, true)" for _ in names), names)
+            yield alias, cursor.fetchone()
 
 
 def _warning(alias: str, setting: str, code: str) -> Warning:
@@ -64,14 +70,10 @@ def autovacuum_keeps_casting_plans_fresh(
     app_configs: Any = None, databases: Any = None, **kwargs: Any
 ) -> list[Warning]:
     found: list[Warning] = []
-    for alias in databases or ():
-        connection = connections[alias]
-        if connection.vendor != "postgresql":
-            continue
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT current_setting('autovacuum'), current_setting('track_counts')")
-            autovacuum, track_counts = cursor.fetchone()
-        found.extend(autovacuum_warnings(alias, autovacuum, track_counts))
+    for alias, (autovacuum, track_counts) in _postgres_settings(
+        databases, ("autovacuum", "track_counts")
+    ):
+        found.extend(autovacuum_warnings(alias, str(autovacuum), str(track_counts)))
     return found
 
 
