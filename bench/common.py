@@ -435,7 +435,8 @@ def merge_loads(outs: list[dict[str, Any]]) -> dict[str, Any]:
             if key in out:
                 merged[key] = merged.get(key, 0) + out[key]
         for part, seconds in out.get("cpu", {}).items():
-            merged.setdefault("cpu", {})[part] = merged.get("cpu", {}).get(part, 0.0) + seconds
+            cpu = merged.setdefault("cpu", {})
+            cpu[part] = cpu.get(part, 0.0) + seconds
     return merged
 
 
