@@ -5,7 +5,8 @@
 - `OfficialSecurityMiddleware`: officials (secretaries, observers, regional
   officials, superusers) must have a second factor before Teller lets them do
   anything but vote, and their sessions end after a spell without activity.
-- `ballot_rate_limit`: a cap on ballot form posts per person, answered with a 429 page.
+- `ballot_rate_limit`: a cap on ballot form posts per person (the post that casts
+  their vote aside), answered with a 429 page.
 - `BallotSafeExceptionReporterFilter`: error reports about a ballot request
   carry none of the posted form and none of the local variables.
 
@@ -35,7 +36,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import Resolver404, resolve
 from django.views.debug import SafeExceptionReporterFilter
-from django_ratelimit.core import is_ratelimited
+from django_ratelimit.core import get_usage
 from redis.exceptions import RedisError
 
 from config.prepared import PreparedQuery
@@ -256,8 +257,22 @@ class OfficialSecurityMiddleware:
         return None
 
 
+# The session remembers, until then, that its person is over the ballot limit:
+# a post from a session held back is turned away without asking the cache.
+BALLOT_HELD_BACK_KEY = "teller_ballot_held_back_until"
+
+
 def ballot_rate_limit(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
-    """At most TELLER_BALLOT_RATE ballot posts (mark, review, cast) per person.
+    """At most TELLER_BALLOT_RATE ballot posts per person, not counting the one
+    that casts their vote: a vote is cast once whatever is posted, and the busiest
+    request of an election should not wait on the cache for a limit it cannot break.
+
+    Every other post counts: marking, reviewing, and a cast that is refused (a
+    second vote, a stale paper), which is what a script hammering the casting
+    statement sends. A mark or review is counted before it is answered, a cast
+    once it has been refused. Over the limit, the answer is the 429 page, and the
+    session is held back until the limit's window ends, so that the person's
+    further posts from it are turned away at once, before any cast is tried.
 
     Per person, not per address: a room of councillors shares one address.
     django-ratelimit counts with the cache's atomic increment (Redis in
@@ -268,26 +283,53 @@ def ballot_rate_limit(view: Callable[..., HttpResponse]) -> Callable[..., HttpRe
 
     @wraps(view)
     def limited(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        try:
-            over = is_ratelimited(
-                request,
-                group="teller.ballot",
-                key="user",
-                rate=settings.TELLER_BALLOT_RATE,
-                method="POST",
-                increment=True,
-            )
-        except (RedisError, OSError) as error:
-            # The cache is down or hung. A vote matters more than the limit:
-            # let the post through unchecked (casting needs only the
-            # database), and say so.
-            log.warning("ballot rate limit unavailable, post not limited: %s", error)
-            over = False
-        if over:
+        if _held_back(request):
             return too_many_requests(request)
-        return view(request, *args, **kwargs)
+        if request.POST.get("action") != "cast":
+            if _count_ballot_post(request):
+                return too_many_requests(request)
+            return view(request, *args, **kwargs)
+        response = view(request, *args, **kwargs)
+        # A cast answers 200 only with its receipt; a refusal is a 400 or a 409.
+        if response.status_code != HTTPStatus.OK and _count_ballot_post(request):
+            return too_many_requests(request)
+        return response
 
     return limited
+
+
+def _held_back(request: HttpRequest) -> bool:
+    until = request.session.get(BALLOT_HELD_BACK_KEY)
+    if until is None:
+        return False
+    if until > time.time():
+        return True
+    del request.session[BALLOT_HELD_BACK_KEY]
+    return False
+
+
+def _count_ballot_post(request: HttpRequest) -> bool:
+    """Count one ballot post against its person; whether that took them over
+    the limit (and if so, hold their session back)."""
+    try:
+        usage = get_usage(
+            request,
+            group="teller.ballot",
+            key="user",
+            rate=settings.TELLER_BALLOT_RATE,
+            method="POST",
+            increment=True,
+        )
+    except (RedisError, OSError) as error:
+        # The cache is down or hung. A vote matters more than the limit:
+        # let the post through unchecked (casting needs only the
+        # database), and say so.
+        log.warning("ballot rate limit unavailable, post not limited: %s", error)
+        return False
+    if usage is None or not usage["should_limit"]:
+        return False
+    request.session[BALLOT_HELD_BACK_KEY] = int(time.time()) + max(usage["time_left"], 1)
+    return True
 
 
 def too_many_requests(request: HttpRequest) -> HttpResponse:

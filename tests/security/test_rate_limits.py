@@ -6,10 +6,14 @@ from __future__ import annotations
 from http import HTTPStatus
 
 import pytest
+import time_machine
 from django.conf import settings
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from config.security import BALLOT_HELD_BACK_KEY
 from tests.conftest import PASSWORD, candidate_ids, poll_of
 
 pytestmark = pytest.mark.django_db
@@ -110,24 +114,77 @@ def test_password_reset_requests_are_limited_per_address(alice, settings, mailou
     assert len(mailoutbox) == 5
 
 
-def test_ballot_posts_are_limited_per_voter_with_a_clear_page(alice, bob, make_contest):
+def _ballot(make_contest):  # type: ignore[no-untyped-def]
     contest = make_contest()
     poll = poll_of(contest)
-    url = reverse("ballot", args=[poll.pk])
     paper = {"paper": poll.ballot_paper().fingerprint}
     choice = {**paper, "choice": candidate_ids(contest)["Ann Archer"], "action": "review"}
+    return poll, reverse("ballot", args=[poll.pk]), choice
+
+
+def _signed_in_as(user) -> Client:  # type: ignore[no-untyped-def]
     client = Client()
-    client.force_login(alice)
+    client.force_login(user)
+    return client
+
+
+def test_ballot_posts_are_limited_per_voter_with_a_clear_page(alice, bob, make_contest):
+    poll, url, choice = _ballot(make_contest)
+    client = _signed_in_as(alice)
     allowed = int(settings.TELLER_BALLOT_RATE.split("/")[0])
     for _ in range(allowed):
         assert client.post(url, choice).status_code == HTTPStatus.OK
-    limited = client.post(url, {**choice, "action": "cast"})
+    limited = client.post(url, choice)
     assert limited.status_code == HTTPStatus.TOO_MANY_REQUESTS
     assert "Too many requests" in limited.content.decode()
     assert "Wait a minute, then try again" in limited.content.decode()
+    # Held back for the rest of the minute: a cast is turned away too.
+    assert client.post(url, {**choice, "action": "cast"}).status_code == 429
     assert not poll.participations.exists()
     # Reading the ballot is not limited, and another voter is not affected.
     assert client.get(url).status_code == HTTPStatus.OK
-    other = Client()
-    other.force_login(bob)
-    assert other.post(url, choice).status_code == HTTPStatus.OK
+    assert _signed_in_as(bob).post(url, choice).status_code == HTTPStatus.OK
+
+
+def test_the_post_that_casts_the_vote_is_not_counted(alice, make_contest, settings):
+    settings.TELLER_BALLOT_RATE = "3/m"
+    poll, url, choice = _ballot(make_contest)
+    client = _signed_in_as(alice)
+    assert [client.post(url, choice).status_code for _ in range(3)] == [HTTPStatus.OK] * 3
+    cast = client.post(url, {**choice, "action": "cast"})
+    assert cast.status_code == HTTPStatus.OK and "Your vote has been cast" in cast.content.decode()
+    assert poll.participations.filter(voter=alice).exists()
+    # The count stood at the limit, not over it, until the next post.
+    assert client.post(url, choice).status_code == HTTPStatus.TOO_MANY_REQUESTS
+
+
+def test_hammering_the_cast_is_stopped_before_the_casting_statement(alice, make_contest, settings):
+    settings.TELLER_BALLOT_RATE = "3/m"
+    poll, url, choice = _ballot(make_contest)
+    client = _signed_in_as(alice)
+    cast = {**choice, "action": "cast"}
+    assert client.post(url, cast).status_code == HTTPStatus.OK
+    # Each refused cast counts: three are answered, the fourth is over the limit.
+    answers = [client.post(url, cast).status_code for _ in range(4)]
+    assert answers == [HTTPStatus.CONFLICT] * 3 + [HTTPStatus.TOO_MANY_REQUESTS]
+    # From then on the session is held back: nothing reaches the poll's tables.
+    with CaptureQueriesContext(connection) as queries:
+        assert client.post(url, cast).status_code == HTTPStatus.TOO_MANY_REQUESTS
+    casting = [q["sql"] for q in queries if "elections_participation" in q["sql"]]
+    assert casting == [], casting
+    assert poll.participations.count() == 1
+
+
+def test_a_held_back_session_is_let_go_when_the_window_ends(alice, make_contest, settings):
+    settings.TELLER_BALLOT_RATE = "1/m"
+    _, url, choice = _ballot(make_contest)
+    client = _signed_in_as(alice)
+    assert client.post(url, choice).status_code == HTTPStatus.OK
+    assert client.post(url, choice).status_code == HTTPStatus.TOO_MANY_REQUESTS
+    until = client.session[BALLOT_HELD_BACK_KEY]
+    with time_machine.travel(until - 1, tick=False):
+        assert client.post(url, choice).status_code == HTTPStatus.TOO_MANY_REQUESTS
+    with time_machine.travel(until + 1, tick=False):
+        # A new window: the post is counted afresh and answered.
+        assert client.post(url, choice).status_code == HTTPStatus.OK
+        assert BALLOT_HELD_BACK_KEY not in client.session
