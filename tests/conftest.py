@@ -10,6 +10,7 @@ The cast, as in every view test:
 from __future__ import annotations
 
 import os
+import re
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -74,9 +75,11 @@ def _fresh_ballot_papers() -> None:
     frozen clock, the same opening instant to the next test's poll."""
     from elections.models.polls import _options_once_opened
     from elections.services.casting import _KNOWN_PAPERS
+    from elections.views.receipt_page import _PAGES
 
     _options_once_opened.cache_clear()
     _KNOWN_PAPERS.clear()
+    _PAGES.clear()
 
 
 def enrol_totp(user: User) -> str:
@@ -269,3 +272,14 @@ def poll_of(contest: Contest) -> Poll:
 
 def candidate_ids(contest: Contest) -> dict[str, int]:
     return {c.name: c.pk for c in contest.candidates.all()}
+
+
+# The receipt page's code: four groups of four from the receipt alphabet.
+RECEIPT_ON_PAGE = re.compile(r'<p class="receipt" id="receipt">([0-9A-Z-]{19})</p>')
+
+
+def receipt_shown(page: str) -> str:
+    """The receipt code a receipt page shows."""
+    found = RECEIPT_ON_PAGE.search(page)
+    assert found, "the page shows no receipt code"
+    return found[1]

@@ -1,8 +1,8 @@
 """The ballot: mark it, check it, cast it, keep the receipt.
 
 The marked paper travels only in the voter's own form posts: it is not put
-in the session, a cache or a log, and the receipt page is rendered in the
-response to the cast (never stored for a redirect) and is not cached.
+in the session, a cache or a log, and the receipt code is put into the page in
+the response to the cast (never stored for a redirect), which is not cached.
 """
 
 from __future__ import annotations
@@ -28,6 +28,7 @@ from elections.services.casting import (
     cast_on_known_paper,
 )
 from elections.views.access import poll_for_voter
+from elections.views.receipt_page import receipt_response
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -133,11 +134,7 @@ class BallotView(View):
         return self._receipt(request, poll.contest, code)
 
     def _receipt(self, request: HttpRequest, contest: Contest, code: str) -> HttpResponse:
-        return render(
-            request,
-            "elections/ballot_receipt.html",
-            {"contest": contest, "receipt": code, "principal": self.principal},
-        )
+        return receipt_response(request, contest, code, principal=self.principal)
 
     def _form_or_status(self, request: HttpRequest, poll: Poll, voter: User) -> HttpResponse:
         allowed, reason = can_vote(poll, voter, proxy=self.principal and request.user)

@@ -12,7 +12,7 @@ from django.urls import reverse
 
 from elections.models import Ballot, InboxBallot, Method, Participation
 from elections.services.casting import cast_ballot
-from tests.conftest import candidate_ids, poll_of
+from tests.conftest import candidate_ids, poll_of, receipt_shown
 
 
 def test_it_keeps_no_voter_or_time_on_a_ballot():
@@ -49,7 +49,7 @@ def test_it_writes_no_choice_to_any_log_record(client, alice, make_contest, capl
         # and a refused second cast, which logs a 409
         client.post(url, {**data, "action": "cast"})
     assert response.status_code == HTTPStatus.OK
-    receipt = response.content.decode().split('id="receipt">')[1].split("<")[0]
+    receipt = receipt_shown(response.content.decode())
     logged = "\n".join(
         f"{r.name} {r.getMessage()} {r.args!r} {getattr(r, 'request', '')!r}"
         for r in caplog.records

@@ -9,9 +9,7 @@ import pytest
 from django.urls import reverse
 
 from elections.models import Ballot, InboxBallot, Method, Participation
-from tests.conftest import candidate_ids, poll_of
-
-RECEIPT = re.compile(r'<p class="receipt" id="receipt">([0-9A-Z-]{19})</p>')
+from tests.conftest import RECEIPT_ON_PAGE, candidate_ids, poll_of
 
 
 def _cast(client, poll, data):  # type: ignore[no-untyped-def]
@@ -47,7 +45,7 @@ def test_it_runs_a_plurality_vote_from_home_page_to_result(client, alice, bob, s
     cast = client.post(url, {**choice, "action": "cast"})
 
     assert cast.status_code == HTTPStatus.OK
-    assert RECEIPT.search(cast.content.decode())
+    assert RECEIPT_ON_PAGE.search(cast.content.decode())
     assert cast["Cache-Control"].startswith("max-age=0")
     assert Participation.objects.filter(poll=poll, voter=alice).count() == 1
     assert InboxBallot.objects.count() == 1
@@ -95,7 +93,7 @@ def test_it_runs_a_ranked_vote(client, make_members, sam, make_contest, method, 
         first = min(ranking, key=ranking.get)
         assert f"1. {first}" in review.content.decode()
         assert cast.status_code == HTTPStatus.OK, cast.content.decode()
-        assert RECEIPT.search(cast.content.decode())
+        assert RECEIPT_ON_PAGE.search(cast.content.decode())
 
     poll.close(by=sam)
     assert sorted(len(b.choices) for b in Ballot.objects.all()) == [1, 2, 2, 2, 3]

@@ -20,6 +20,7 @@ from django.utils import timezone
 from accounts.models import User
 from elections.ballot_paper import RANK_PREFIX
 from elections.models import Body, Candidate, Contest, Membership, Poll, RuleSet
+from tests.conftest import receipt_shown
 
 # Names without digits, so that a number on a page is never part of a name.
 FIRST = ["Aled", "Bethan", "Cerys", "Dylan", "Eirlys", "Ffion", "Glyn", "Heledd", "Idris",
@@ -98,7 +99,7 @@ def cast_through_the_page(client: Client, poll: Poll, fields: dict[str, str]) ->
     assert review.status_code == 200, review.content.decode()[:2000]
     cast = client.post(url, {**hidden_fields(review.content.decode()), "action": "cast"})
     assert cast.status_code == 200, cast.content.decode()[:2000]
-    return cast.content.decode().split('id="receipt">')[1].split("<")[0]
+    return receipt_shown(cast.content.decode())
 
 
 def id_run(ids: Sequence[int]) -> re.Pattern[str]:

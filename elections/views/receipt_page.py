@@ -1,0 +1,85 @@
+"""The receipt page, the answer to a cast: rendered once per contest, its code put in per vote.
+
+It is the busiest page of an election, and all of it but two strings is the same
+for every voter in a contest: the site's header and footer, the contest's title
+and link, the words around the code. Rendering that through the template engine
+was a quarter of a cast's time in the web worker. So this process renders the
+page once per contest and header state with stand-ins for the receipt code and
+the log-out form's CSRF token, and each cast puts its own two strings in their
+places.
+
+The rendered page is keyed by everything the template reads that could differ
+between voters (the header's unread count and regional-office link, the URLconf
+and script prefix) and by the contest's title; a page with messages to show, or
+a proxy's, is rendered in full. tests/elections/test_receipt_page.py renders the
+page both ways for two different voters and requires the same bytes: a
+template change that shows something of the voter's own would fail it.
+
+The shell holds no voter's data and no code: the code exists only in the
+response, as before (see `elections.views.voting`).
+"""
+
+from __future__ import annotations
+
+import re
+import secrets
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.contrib.messages import get_messages
+from django.http import HttpRequest, HttpResponse
+from django.middleware.csrf import get_token
+from django.shortcuts import render
+from django.template.loader import render_to_string
+from django.urls import get_script_prefix, get_urlconf
+from django.utils.html import escape
+
+from config.security import is_regional_official
+from elections.notifications import unread_count
+
+if TYPE_CHECKING:
+    from accounts.models import User
+    from elections.models import Contest
+
+TEMPLATE = "elections/ballot_receipt.html"
+
+# Stand-ins no page could contain by chance, new in each process.
+_CODE = f"receipt-{secrets.token_hex(16)}"
+_TOKEN = f"csrf-{secrets.token_hex(16)}"
+_STAND_INS = re.compile(f"({_CODE}|{_TOKEN})")
+
+
+# Per process: (contest id, title, unread count, office link, URLconf, prefix) to
+# the page split around its stand-ins. A handful of contests are open at once.
+_PAGES: dict[tuple[object, ...], list[str]] = {}
+_PAGES_MAX = 256
+
+
+def receipt_response(
+    request: HttpRequest, contest: Contest, code: str, *, principal: User | None = None
+) -> HttpResponse:
+    """The receipt page for `code`, cast in `contest` (by proxy for `principal`)."""
+    context = {"contest": contest, "receipt": code, "principal": principal}
+    if principal is not None or get_messages(request):
+        return render(request, TEMPLATE, context)
+    user = request.user
+    key = (
+        contest.pk,
+        contest.title,
+        unread_count(user),  # type: ignore[arg-type]
+        is_regional_official(user),
+        get_urlconf(settings.ROOT_URLCONF),
+        get_script_prefix(),
+    )
+    parts = _PAGES.get(key)
+    if parts is None:
+        page = render_to_string(
+            TEMPLATE, {**context, "receipt": _CODE, "csrf_token": _TOKEN}, request=request
+        )
+        parts = _STAND_INS.split(page)
+        if len(_PAGES) >= _PAGES_MAX:
+            _PAGES.clear()
+        _PAGES[key] = parts
+    # Escaped as the template escapes them.
+    values = {_CODE: escape(code), _TOKEN: escape(get_token(request))}
+    return HttpResponse("".join(values.get(part, part) for part in parts))
