@@ -12,11 +12,14 @@ import secrets
 
 # Crockford's base32 without the letters people misread (I, L, O, U).
 _ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
-_GROUPS, _GROUP_LEN = 4, 4  # 80 bits
+_GROUPS, _GROUP_LEN = 4, 4
+_BITS = _GROUPS * _GROUP_LEN * 5  # 80: five bits a character
 
 
 def new_receipt_code() -> str:
-    chars = "".join(secrets.choice(_ALPHABET) for _ in range(_GROUPS * _GROUP_LEN))
+    # One draw from the system's random source, not one a character.
+    bits = secrets.randbits(_BITS)
+    chars = "".join(_ALPHABET[(bits >> shift) & 31] for shift in range(0, _BITS, 5))
     return "-".join(chars[i : i + _GROUP_LEN] for i in range(0, len(chars), _GROUP_LEN))
 
 

@@ -9,7 +9,13 @@ from django.urls import reverse
 
 from elections.models import Ballot, Method
 from elections.services.casting import cast_ballot
-from elections.services.receipts import looks_like_receipt, receipt_digest
+from elections.services.receipts import (
+    _ALPHABET,
+    looks_like_receipt,
+    new_receipt_code,
+    normalise,
+    receipt_digest,
+)
 from tests.conftest import candidate_ids, poll_of
 
 
@@ -48,3 +54,12 @@ def test_it_tells_a_member_their_ballot_was_counted(client, alice, bob, sam, mak
     bad = client.post(url, {"code": "not a code"})
     assert bad.status_code == HTTPStatus.OK
     assert "does not look like a receipt code" in bad.content.decode()
+
+
+def test_codes_use_the_whole_alphabet_in_every_place() -> None:
+    codes = [new_receipt_code() for _ in range(4000)]
+    assert len(set(codes)) == len(codes)
+    assert all(looks_like_receipt(code) and code == normalise(code) for code in codes)
+    places = zip(*(code.replace("-", "") for code in codes), strict=True)
+    # 4,000 draws of 32 characters miss one in a place with a chance under 1e-50.
+    assert all(set(place) == set(_ALPHABET) for place in places)
