@@ -39,6 +39,7 @@ from elections.models import (
 )
 from elections.services import mixer
 from elections.services.receipts import receipt_digest
+from elections.views import receipt_page
 from tests.secrecy.conftest import TaskMessage
 from tests.secrecy.helpers import (
     cast_through_the_page,
@@ -160,6 +161,9 @@ def test_a_whole_contest_leaves_nothing_linking_a_voter_to_a_ballot(
         text = f"{key} {value!r}"
         assert not [s for s in secrets if s in text]
         assert not any(run.search(text) for run in runs.values())
+    # The receipt pages this process keeps (elections/views/receipt_page.py).
+    kept = repr(receipt_page._PAGES)
+    assert receipt_page._PAGES and not [s for s in secrets if s in kept]
 
     # --- logs -------------------------------------------------------------------
     assert caplog.records
