@@ -3,7 +3,7 @@
 It is the busiest page of an election, and all of it but two strings is the same
 for every voter in a contest: the site's header and footer, the contest's title
 and link, the words around the code. Rendering that through the template engine
-was a quarter of a cast's time in the web worker. So this process renders the
+was a fifth of a cast's CPU in the web worker. So each process renders the
 page once per contest and header state with stand-ins for the receipt code and
 the log-out form's CSRF token, and each cast puts its own two strings in their
 places.
@@ -12,8 +12,9 @@ The rendered page is keyed by everything the template reads that could differ
 between voters (the header's unread count and regional-office link, the URLconf
 and script prefix) and by the contest's title; a page with messages to show, or
 a proxy's, is rendered in full. tests/elections/test_receipt_page.py renders the
-page both ways for two different voters and requires the same bytes: a
-template change that shows something of the voter's own would fail it.
+page both ways for voters who differ in name, email and unread notices and
+requires the same bytes: a template change that shows something of the voter's
+own would fail it.
 
 The shell holds no voter's data and no code: the code exists only in the
 response, as before (see `elections.views.voting`).
@@ -47,7 +48,6 @@ TEMPLATE = "elections/ballot_receipt.html"
 _CODE = f"receipt-{secrets.token_hex(16)}"
 _TOKEN = f"csrf-{secrets.token_hex(16)}"
 _STAND_INS = re.compile(f"({_CODE}|{_TOKEN})")
-
 
 # Per process: (contest id, title, unread count, office link, URLconf, prefix) to
 # the page split around its stand-ins. A handful of contests are open at once.
