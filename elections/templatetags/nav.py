@@ -17,10 +17,15 @@ from django.urls import get_script_prefix, get_urlconf, reverse
 register = template.Library()
 
 
+def urls_in_force() -> tuple[str, str]:
+    """What a reversed URL depends on in this request: the URLconf and the script prefix."""
+    return get_urlconf(settings.ROOT_URLCONF), get_script_prefix()
+
+
 @register.simple_tag
 def nav_url(name: str) -> str:
     """`{% url name %}` for a URL that takes no arguments."""
-    return _reversed(name, get_urlconf(settings.ROOT_URLCONF), get_script_prefix())
+    return _reversed(name, *urls_in_force())
 
 
 @lru_cache(maxsize=64)

@@ -26,17 +26,16 @@ import re
 import secrets
 from typing import TYPE_CHECKING
 
-from django.conf import settings
 from django.contrib.messages import get_messages
 from django.http import HttpRequest, HttpResponse
 from django.middleware.csrf import get_token
 from django.shortcuts import render
 from django.template.loader import render_to_string
-from django.urls import get_script_prefix, get_urlconf
 from django.utils.html import escape
 
 from config.security import is_regional_official
 from elections.notifications import unread_count
+from elections.templatetags.nav import urls_in_force
 
 if TYPE_CHECKING:
     from accounts.models import User
@@ -68,8 +67,7 @@ def receipt_response(
         contest.title,
         unread_count(user),  # type: ignore[arg-type]
         is_regional_official(user),
-        get_urlconf(settings.ROOT_URLCONF),
-        get_script_prefix(),
+        *urls_in_force(),
     )
     parts = _PAGES.get(key)
     if parts is None:
