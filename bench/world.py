@@ -19,6 +19,8 @@ from django.conf import settings
 from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
 from django.contrib.sessions.backends.db import SessionStore
 from django.contrib.sessions.models import Session
+from django.http import HttpRequest
+from django.middleware.csrf import get_token
 from django.utils import timezone
 
 from accounts.models import User
@@ -44,6 +46,13 @@ class Voter:
             settings.SESSION_COOKIE_NAME: self.session_key,
             settings.CSRF_COOKIE_NAME: self.csrf,
         }
+
+    @property
+    def form_token(self) -> str:
+        """The token a page's `{% csrf_token %}` gives this voter: their secret, masked."""
+        request = HttpRequest()
+        request.META["CSRF_COOKIE"] = self.csrf
+        return get_token(request)
 
 
 def region_and_body(slug: str = "bench") -> tuple[Region, Body]:
@@ -135,7 +144,7 @@ def ranked_form(poll: Poll, voter: Voter, ranking: Sequence[int]) -> dict[str, A
     """The cast form a browser posts after the confirmation page, for a ranked paper."""
     paper = poll.ballot_paper()
     data: dict[str, Any] = {
-        "csrfmiddlewaretoken": voter.csrf,
+        "csrfmiddlewaretoken": voter.form_token,
         "paper": paper.fingerprint,
         "action": "cast",
     }

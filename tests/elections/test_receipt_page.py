@@ -8,8 +8,10 @@ from http import HTTPStatus
 from unittest import mock
 
 import pytest
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.messages.storage.fallback import FallbackStorage
+from django.middleware.csrf import CSRF_TOKEN_LENGTH
 from django.template.loader import render_to_string
 from django.test import Client
 from django.urls import reverse
@@ -123,6 +125,50 @@ def test_the_log_out_form_on_the_page_works(alice, make_contest):
     logout = client.post(
         reverse("account_logout"), {"csrfmiddlewaretoken": TOKEN.search(cast.content.decode())[1]}
     )
+    assert logout.status_code == HTTPStatus.FOUND
+    assert "_auth_user_id" not in client.session
+
+
+def test_the_log_out_form_keeps_the_token_the_cast_was_posted_with(alice, make_contest):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(alice)
+    contest = make_contest()
+    poll = poll_of(contest)
+    url = reverse("ballot", args=[poll.pk])
+    token = TOKEN.search(client.get(url).content.decode())[1]
+    cast = client.post(
+        url,
+        {
+            "csrfmiddlewaretoken": token,
+            "paper": poll.ballot_paper().fingerprint,
+            "choice": candidate_ids(contest)["Ann Archer"],
+            "action": "cast",
+        },
+    )
+    assert cast.status_code == HTTPStatus.OK
+    assert TOKEN.search(cast.content.decode())[1] == token
+    # Nothing was masked afresh, so the CSRF cookie is not sent again.
+    assert settings.CSRF_COOKIE_NAME not in cast.cookies
+
+
+def test_a_cast_whose_token_came_in_the_header_gets_a_new_one_that_logs_out(alice, make_contest):
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(alice)
+    contest = make_contest()
+    poll = poll_of(contest)
+    url = reverse("ballot", args=[poll.pk])
+    token = TOKEN.search(client.get(url).content.decode())[1]
+    form = {
+        "paper": poll.ballot_paper().fingerprint,
+        "choice": candidate_ids(contest)["Ann Archer"],
+        "action": "cast",
+    }
+    cast = client.post(url, form, headers={"X-CSRFToken": token})
+    assert cast.status_code == HTTPStatus.OK
+    on_page = TOKEN.search(cast.content.decode())[1]
+    assert len(on_page) == CSRF_TOKEN_LENGTH
+    assert on_page != token
+    logout = client.post(reverse("account_logout"), {"csrfmiddlewaretoken": on_page})
     assert logout.status_code == HTTPStatus.FOUND
     assert "_auth_user_id" not in client.session
 
