@@ -157,7 +157,7 @@ class _Compiled(Generic[M]):
         sql = self.sql if statement == "{query}" else statement.format(query=self.sql)
         with _cursor() as cursor:
             cursor.execute(sql, [*self.bind(values), *extra])
-            columns = tuple(column[0] for column in cursor.description)
+            columns = _column_names(cursor)
             rows = cursor.fetchall()
         read = self._readers.get(columns) or self._reader(columns)
         return [read(row) for row in rows]
@@ -209,6 +209,19 @@ class _Compiled(Generic[M]):
                 continue
             model = type(owner)._meta.get_field(name).related_model
             setattr(owner, name, model.from_db(row._state.db, [a for a, _ in columns], values))
+
+
+def _column_names(cursor: CursorWrapper) -> tuple[str, ...]:
+    """The names of the columns the cursor's last statement returned.
+
+    On PostgreSQL they are read from psycopg's result itself: `description`
+    builds a Column object for every column, about 1 µs each, and the casting
+    statement returns thirty.
+    """
+    result = getattr(cursor, "pgresult", None)
+    if result is None:
+        return tuple(column[0] for column in cursor.description)
+    return tuple(result.fname(i).decode() for i in range(result.nfields))
 
 
 @async_unsafe

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import psycopg
 import pytest
 from django.db import connection
 from django.db.models import Exists, OuterRef
@@ -136,6 +137,25 @@ def test_postgres_prepares_it_once_and_plans_it_once(alice, body):
     assert len(mine) == 1, mine
     # After five custom plans PostgreSQL settles on one plan for every run.
     assert mine[0][1] >= 1
+
+
+@pytest.mark.django_db
+@pytest.mark.postgres
+def test_on_postgres_it_reads_the_column_names_without_building_a_description(
+    alice, body, monkeypatch
+):
+    # psycopg builds a Column object per column for `description`: a tenth of
+    # the cost of naming the casting statement's thirty columns from its result.
+    def built(cursor: psycopg.Cursor) -> None:
+        raise AssertionError("the cursor's description was built")
+
+    monkeypatch.setattr(psycopg.Cursor, "description", property(built))
+    prepared = PreparedQuery(_members_of, "body_id", "user_id")
+    for user in (alice, None):
+        rows = prepared.run(body_id=body.pk, user_id=alice.pk if user else -1)
+        assert [(r.pk, r.in_body, r.email) for r in rows] == (
+            [(alice.pk, True, alice.email)] if user else []
+        )
 
 
 @pytest.mark.django_db
