@@ -21,7 +21,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Generic, TypeVar
 
 import psycopg
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connections
+from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.backends.utils import CursorDebugWrapper, CursorWrapper
 from django.db.models import F, Model, QuerySet
 from django.utils.asyncio import async_unsafe
@@ -68,7 +69,8 @@ class PreparedQuery(Generic[M]):
 
     def run(self, **values: Any) -> list[M]:
         """The rows for these values, as model instances with their related objects."""
-        return self._compiled_for_connection().fetch(values)
+        db = _default_database()
+        return self._compiled_for(db).fetch(db, values)
 
     def run_within(self, statement: str, extra: Sequence[Any], **values: Any) -> list[M]:
         """Run `statement`, where `{query}` stands for this query, as a larger one.
@@ -78,13 +80,14 @@ class PreparedQuery(Generic[M]):
         are read as `run` reads them: columns that are not the model's fields
         become attributes.
         """
-        return self._compiled_for_connection().fetch(values, statement, extra)
+        db = _default_database()
+        return self._compiled_for(db).fetch(db, values, statement, extra)
 
-    def _compiled_for_connection(self) -> _Compiled[M]:
-        return self._compiled.get(connection.vendor) or self._compile()
+    def _compiled_for(self, db: BaseDatabaseWrapper) -> _Compiled[M]:
+        return self._compiled.get(db.vendor) or self._compile(db)
 
-    def _compile(self) -> _Compiled[M]:
-        ops = connection.ops
+    def _compile(self, db: BaseDatabaseWrapper) -> _Compiled[M]:
+        ops = db.ops
         ids = {_SENTINEL_ID - n: slot for n, slot in enumerate(self._slots)}
         times = {
             _SENTINEL_TIME + timedelta(seconds=n): slot for n, slot in enumerate(self._datetimes)
@@ -123,10 +126,10 @@ class PreparedQuery(Generic[M]):
         missing = {*self._slots, *self._datetimes} - {slot for slot, _ in where.values()}
         if missing:
             raise ValueError(f"these values never reach the SQL: {sorted(missing)}")
-        if self._for_share and connection.vendor == "postgresql":
+        if self._for_share and db.vendor == "postgresql":
             sql = f"{sql} FOR SHARE OF {ops.quote_name(queryset.model._meta.db_table)}"
         compiled = _Compiled(queryset.model, sql, tuple(params), where, aliases)
-        self._compiled[connection.vendor] = compiled
+        self._compiled[db.vendor] = compiled
         return compiled
 
 
@@ -142,27 +145,35 @@ class _Compiled(Generic[M]):
         self.model, self.sql, self.params, self.where, self.aliases = (
             model, sql, params, where, aliases
         )  # fmt: skip
-        self._readers: dict[tuple[str, ...], Callable[[tuple[Any, ...]], M]] = {}
+        self._readers: dict[
+            tuple[str, ...], Callable[[tuple[Any, ...], BaseDatabaseWrapper], M]
+        ] = {}
 
-    def bind(self, values: Mapping[str, Any]) -> list[Any]:
-        adapt = connection.ops.adapt_datetimefield_value
+    def bind(self, db: BaseDatabaseWrapper, values: Mapping[str, Any]) -> list[Any]:
+        adapt = db.ops.adapt_datetimefield_value
         bound = list(self.params)
         for i, (slot, is_time) in self.where.items():
             bound[i] = adapt(values[slot]) if is_time else values[slot]
         return bound
 
     def fetch(
-        self, values: Mapping[str, Any], statement: str = "{query}", extra: Sequence[Any] = ()
+        self,
+        db: BaseDatabaseWrapper,
+        values: Mapping[str, Any],
+        statement: str = "{query}",
+        extra: Sequence[Any] = (),
     ) -> list[M]:
         sql = self.sql if statement == "{query}" else statement.format(query=self.sql)
-        with _cursor() as cursor:
-            cursor.execute(sql, [*self.bind(values), *extra])
+        with _cursor(db) as cursor:
+            cursor.execute(sql, [*self.bind(db, values), *extra])
             columns = _column_names(cursor)
             rows = cursor.fetchall()
-        read = self._readers.get(columns) or self._reader(columns)
-        return [read(row) for row in rows]
+        read = self._readers.get(columns) or self._reader(db, columns)
+        return [read(row, db) for row in rows]
 
-    def _reader(self, columns: tuple[str, ...]) -> Callable[[tuple[Any, ...]], M]:
+    def _reader(
+        self, db: BaseDatabaseWrapper, columns: tuple[str, ...]
+    ) -> Callable[[tuple[Any, ...], BaseDatabaseWrapper], M]:
         """What `Model.objects.raw` works out for every query, worked out once:
         which column is which field, and the field's converters (JSON, and
         SQLite's dates); the other columns become attributes."""
@@ -177,17 +188,17 @@ class _Compiled(Generic[M]):
         convert = []
         for n, (_, field) in enumerate(fields):
             col = field.get_col(model._meta.db_table)
-            steps = connection.ops.get_db_converters(col) + col.get_db_converters(connection)
+            steps = db.ops.get_db_converters(col) + col.get_db_converters(db)
             if steps:
                 convert.append((n, col, steps))
-        db = connection.alias
+        alias = db.alias
 
-        def read(row: tuple[Any, ...]) -> M:
+        def read(row: tuple[Any, ...], db: BaseDatabaseWrapper) -> M:
             init = [row[pos] for pos in positions]
             for n, col, steps in convert:
                 for step in steps:
-                    init[n] = step(init[n], col, connection)
-            instance = model.from_db(db, names, init)
+                    init[n] = step(init[n], col, db)
+            instance = model.from_db(alias, names, init)
             for name, pos in extra:
                 setattr(instance, name, row[pos])
             self.attach_related(instance)
@@ -224,8 +235,17 @@ def _column_names(cursor: CursorWrapper) -> tuple[str, ...]:
     return tuple(result.fname(i).decode() for i in range(result.nfields))
 
 
+def _default_database() -> BaseDatabaseWrapper:
+    """This thread's default connection, as `django.db.connection` gives it.
+
+    Looked up once a run and passed on: the `connection` proxy looks it up
+    again for every attribute read, 2.4 µs each, and a run reads ten.
+    """
+    return connections[DEFAULT_DB_ALIAS]
+
+
 @async_unsafe
-def _cursor() -> CursorWrapper:
+def _cursor(db: BaseDatabaseWrapper) -> CursorWrapper:
     """A cursor for a prepared query: on PostgreSQL one whose statements the
     server prepares, elsewhere Django's own.
 
@@ -233,16 +253,16 @@ def _cursor() -> CursorWrapper:
     own, so that what watches queries (`connection.execute_wrapper`, the debug
     log, the tests' query counts) sees these as it sees every other.
     """
-    if connection.vendor != "postgresql":
-        return connection.cursor()
-    connection.close_if_health_check_failed()
-    connection.ensure_connection()
-    connection.validate_thread_sharing()
-    with connection.wrap_database_errors:
-        cursor = _PreparingCursor(connection.connection)
-    if connection.queries_logged:
-        return _LoggedPreparedCursor(cursor, connection)
-    return connection.make_cursor(cursor)
+    if db.vendor != "postgresql":
+        return db.cursor()
+    db.close_if_health_check_failed()
+    db.ensure_connection()
+    db.validate_thread_sharing()
+    with db.wrap_database_errors:
+        cursor = _PreparingCursor(db.connection)
+    if db.queries_logged:
+        return _LoggedPreparedCursor(cursor, db)
+    return db.make_cursor(cursor)
 
 
 class _PreparingCursor(psycopg.Cursor):  # type: ignore[type-arg]
