@@ -12,6 +12,7 @@ import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cached_property
 from typing import Protocol
 
 from elections.exceptions import BallotRefused
@@ -48,11 +49,12 @@ class BallotPaper:
     seats: int = 1
     abstention_allowed: bool = True
 
-    @property
+    # Worked out once per paper: a paper kept per process is read for every vote.
+    @cached_property
     def ids(self) -> frozenset[int]:
         return frozenset(option.id for option in self.options)
 
-    @property
+    @cached_property
     def fingerprint(self) -> str:
         """Identifies this exact paper, so a form for an older one is refused."""
         text = f"{self.kind}|{self.seats}|" + ",".join(str(o.id) for o in self.options)
