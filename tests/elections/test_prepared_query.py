@@ -145,7 +145,7 @@ def test_on_postgres_it_reads_the_column_names_without_building_a_description(
     alice, body, monkeypatch
 ):
     # psycopg builds a Column object per column for `description`: a tenth of
-    # the cost of naming the casting statement's thirty columns from its result.
+    # the cost of naming the casting statement's seventeen columns from its result.
     def built(cursor: psycopg.Cursor) -> None:
         raise AssertionError("the cursor's description was built")
 
