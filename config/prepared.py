@@ -133,6 +133,10 @@ class PreparedQuery(Generic[M]):
         return compiled
 
 
+# Makes a model instance of a row, with the connection the row came from.
+_Reader = Callable[[tuple[Any, ...], BaseDatabaseWrapper], M]
+
+
 class _Compiled(Generic[M]):
     def __init__(
         self,
@@ -145,9 +149,7 @@ class _Compiled(Generic[M]):
         self.model, self.sql, self.params, self.where, self.aliases = (
             model, sql, params, where, aliases
         )  # fmt: skip
-        self._readers: dict[
-            tuple[str, ...], Callable[[tuple[Any, ...], BaseDatabaseWrapper], M]
-        ] = {}
+        self._readers: dict[tuple[str, ...], _Reader[M]] = {}
 
     def bind(self, db: BaseDatabaseWrapper, values: Mapping[str, Any]) -> list[Any]:
         adapt = db.ops.adapt_datetimefield_value
@@ -171,9 +173,7 @@ class _Compiled(Generic[M]):
         read = self._readers.get(columns) or self._reader(db, columns)
         return [read(row, db) for row in rows]
 
-    def _reader(
-        self, db: BaseDatabaseWrapper, columns: tuple[str, ...]
-    ) -> Callable[[tuple[Any, ...], BaseDatabaseWrapper], M]:
+    def _reader(self, db: BaseDatabaseWrapper, columns: tuple[str, ...]) -> _Reader[M]:
         """What `Model.objects.raw` works out for every query, worked out once:
         which column is which field, and the field's converters (JSON, and
         SQLite's dates); the other columns become attributes."""

@@ -4,6 +4,7 @@ page is byte for byte the page the template would have rendered for that voter."
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from http import HTTPStatus
 from unittest import mock
 
@@ -11,6 +12,7 @@ import pytest
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.messages.storage.fallback import FallbackStorage
+from django.http import HttpResponse
 from django.middleware.csrf import CSRF_TOKEN_LENGTH
 from django.template.loader import render_to_string
 from django.test import Client
@@ -107,70 +109,62 @@ def test_a_renamed_contest_gets_a_new_page(alice, bob, make_contest):
     assert "(re-run)" in _cast(_signed_in(bob), contest).content.decode()
 
 
-def test_the_log_out_form_on_the_page_works(alice, make_contest):
+@dataclass
+class _BallotPage:
+    """A browser with CSRF checks on, on a voter's ballot page."""
+
+    client: Client
+    url: str
+    token: str  # the page's own, masked
+    form: dict[str, object]  # a cast for Ann Archer, with no token
+
+    def cast(self, **kwargs: object) -> HttpResponse:
+        return self.client.post(self.url, self.form | kwargs.pop("data", {}), **kwargs)
+
+    def log_out(self, token: str) -> HttpResponse:
+        return self.client.post(reverse("account_logout"), {"csrfmiddlewaretoken": token})
+
+
+def _on_the_ballot_page(voter, contest) -> _BallotPage:  # type: ignore[no-untyped-def]
     client = Client(enforce_csrf_checks=True)
-    client.force_login(alice)
-    contest = make_contest()
+    client.force_login(voter)
     poll = poll_of(contest)
     url = reverse("ballot", args=[poll.pk])
-    token = TOKEN.search(client.get(url).content.decode())[1]
     form = {
-        "csrfmiddlewaretoken": token,
         "paper": poll.ballot_paper().fingerprint,
         "choice": candidate_ids(contest)["Ann Archer"],
         "action": "cast",
     }
-    cast = client.post(url, form)
+    return _BallotPage(client, url, TOKEN.search(client.get(url).content.decode())[1], form)
+
+
+def test_the_log_out_form_on_the_page_works(alice, make_contest):
+    page = _on_the_ballot_page(alice, make_contest())
+    cast = page.cast(data={"csrfmiddlewaretoken": page.token})
     assert cast.status_code == HTTPStatus.OK
-    logout = client.post(
-        reverse("account_logout"), {"csrfmiddlewaretoken": TOKEN.search(cast.content.decode())[1]}
-    )
+    logout = page.log_out(TOKEN.search(cast.content.decode())[1])
     assert logout.status_code == HTTPStatus.FOUND
-    assert "_auth_user_id" not in client.session
+    assert "_auth_user_id" not in page.client.session
 
 
 def test_the_log_out_form_keeps_the_token_the_cast_was_posted_with(alice, make_contest):
-    client = Client(enforce_csrf_checks=True)
-    client.force_login(alice)
-    contest = make_contest()
-    poll = poll_of(contest)
-    url = reverse("ballot", args=[poll.pk])
-    token = TOKEN.search(client.get(url).content.decode())[1]
-    cast = client.post(
-        url,
-        {
-            "csrfmiddlewaretoken": token,
-            "paper": poll.ballot_paper().fingerprint,
-            "choice": candidate_ids(contest)["Ann Archer"],
-            "action": "cast",
-        },
-    )
+    page = _on_the_ballot_page(alice, make_contest())
+    cast = page.cast(data={"csrfmiddlewaretoken": page.token})
     assert cast.status_code == HTTPStatus.OK
-    assert TOKEN.search(cast.content.decode())[1] == token
+    assert TOKEN.search(cast.content.decode())[1] == page.token
     # Nothing was masked afresh, so the CSRF cookie is not sent again.
     assert settings.CSRF_COOKIE_NAME not in cast.cookies
 
 
 def test_a_cast_whose_token_came_in_the_header_gets_a_new_one_that_logs_out(alice, make_contest):
-    client = Client(enforce_csrf_checks=True)
-    client.force_login(alice)
-    contest = make_contest()
-    poll = poll_of(contest)
-    url = reverse("ballot", args=[poll.pk])
-    token = TOKEN.search(client.get(url).content.decode())[1]
-    form = {
-        "paper": poll.ballot_paper().fingerprint,
-        "choice": candidate_ids(contest)["Ann Archer"],
-        "action": "cast",
-    }
-    cast = client.post(url, form, headers={"X-CSRFToken": token})
+    page = _on_the_ballot_page(alice, make_contest())
+    cast = page.cast(headers={"X-CSRFToken": page.token})
     assert cast.status_code == HTTPStatus.OK
     on_page = TOKEN.search(cast.content.decode())[1]
     assert len(on_page) == CSRF_TOKEN_LENGTH
-    assert on_page != token
-    logout = client.post(reverse("account_logout"), {"csrfmiddlewaretoken": on_page})
-    assert logout.status_code == HTTPStatus.FOUND
-    assert "_auth_user_id" not in client.session
+    assert on_page != page.token
+    assert page.log_out(on_page).status_code == HTTPStatus.FOUND
+    assert "_auth_user_id" not in page.client.session
 
 
 def test_a_page_with_messages_is_rendered_in_full(alice, make_contest, rf):
