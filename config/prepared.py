@@ -193,11 +193,11 @@ class _Compiled(Generic[M]):
                 convert.append((n, col, steps))
         alias = db.alias
 
-        def read(row: tuple[Any, ...], db: BaseDatabaseWrapper) -> M:
+        def read(row: tuple[Any, ...], connection: BaseDatabaseWrapper) -> M:
             init = [row[pos] for pos in positions]
             for n, col, steps in convert:
                 for step in steps:
-                    init[n] = step(init[n], col, db)
+                    init[n] = step(init[n], col, connection)
             instance = model.from_db(alias, names, init)
             for name, pos in extra:
                 setattr(instance, name, row[pos])

@@ -5,8 +5,8 @@
 - `OfficialSecurityMiddleware`: officials (secretaries, observers, regional
   officials, superusers) must have a second factor before Teller lets them do
   anything but vote, and their sessions end after a spell without activity.
-- `ballot_rate_limit`: a cap on ballot form posts per person (the post that casts
-  their vote aside), answered with a 429 page.
+- `ballot_rate_limit`: a cap on ballot form posts per person (every post but the
+  one that casts their vote), answered with a 429 page.
 - `BallotSafeExceptionReporterFilter`: error reports about a ballot request
   carry none of the posted form and none of the local variables.
 

@@ -27,14 +27,18 @@ pytestmark = pytest.mark.django_db
 TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
 
 
-def _cast(client: Client, contest) -> str:  # type: ignore[no-untyped-def]
-    poll = poll_of(contest)
-    form = {
-        "paper": poll.ballot_paper().fingerprint,
+def _cast_form(contest) -> dict[str, object]:  # type: ignore[no-untyped-def]
+    """The form that casts a vote for Ann Archer, without a CSRF token."""
+    return {
+        "paper": poll_of(contest).ballot_paper().fingerprint,
         "choice": candidate_ids(contest)["Ann Archer"],
         "action": "cast",
     }
-    cast = client.post(reverse("ballot", args=[poll.pk]), form)
+
+
+def _cast(client: Client, contest) -> HttpResponse:  # type: ignore[no-untyped-def]
+    url = reverse("ballot", args=[poll_of(contest).pk])
+    cast = client.post(url, _cast_form(contest))
     assert cast.status_code == HTTPStatus.OK, cast.content.decode()[:2000]
     return cast
 
@@ -128,14 +132,9 @@ class _BallotPage:
 def _on_the_ballot_page(voter, contest) -> _BallotPage:  # type: ignore[no-untyped-def]
     client = Client(enforce_csrf_checks=True)
     client.force_login(voter)
-    poll = poll_of(contest)
-    url = reverse("ballot", args=[poll.pk])
-    form = {
-        "paper": poll.ballot_paper().fingerprint,
-        "choice": candidate_ids(contest)["Ann Archer"],
-        "action": "cast",
-    }
-    return _BallotPage(client, url, TOKEN.search(client.get(url).content.decode())[1], form)
+    url = reverse("ballot", args=[poll_of(contest).pk])
+    token = TOKEN.search(client.get(url).content.decode())[1]
+    return _BallotPage(client, url, token, _cast_form(contest))
 
 
 def test_the_log_out_form_on_the_page_works(alice, make_contest):
