@@ -131,7 +131,6 @@ def main(argv: list[str] | None = None) -> int:
         "levels": {},
     }
     failures: list[str] = []
-    keep_alive = args.threads > 1
     with common.gunicorn(
         env, workers=args.workers, threads=args.threads, log=workdir / "gunicorn.log"
     ) as port:
@@ -140,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         # Warm every worker (imports, templates, connections) on pages that cast nothing.
         warm = [{"cookies": v.cookies} for v in world["voters"][:200]]
         common.run_load(
-            {"kind": "http", "url": cast_url, "concurrency": 8, "items": warm, "close": True},
+            {"kind": "http", "url": cast_url, "concurrency": 8, "items": warm},
             workdir / "warm",
         )
         pairs = list(zip(world["voters"], world["forms"], strict=True))
@@ -149,8 +148,7 @@ def main(argv: list[str] | None = None) -> int:
         open_pairs, pairs = pairs[:reserved], pairs[reserved:]
         for level, share in zip(levels, _split(pairs, len(levels)), strict=True):
             http = {
-                "kind": "http", "concurrency": level, "time_limit": args.time_limit / args.slices,
-                "close": not keep_alive,
+                "kind": "http", "concurrency": level, "time_limit": args.time_limit / args.slices
             }  # fmt: skip
             # The three runs go in turns, a slice of the voters each, so that other work
             # on the machine that comes and goes weighs on all three alike.
@@ -247,7 +245,7 @@ def main(argv: list[str] | None = None) -> int:
                     {
                         "kind": "http", "url": cast_url, "method": "POST",
                         "concurrency": levels[-1], "rate": rate,
-                        "time_limit": args.time_limit, "close": not keep_alive,
+                        "time_limit": args.time_limit,
                         "items": [{"cookies": v.cookies, "data": f} for v, f in open_pairs],
                     },
                     workdir / "open",
