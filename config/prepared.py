@@ -150,6 +150,8 @@ class _Compiled(Generic[M]):
             model, sql, params, where, aliases
         )  # fmt: skip
         self._readers: dict[tuple[str, ...], _Reader[M]] = {}
+        # Each statement this query runs within, with the query put in.
+        self._statements: dict[str, str] = {}
 
     def bind(self, db: BaseDatabaseWrapper, values: Mapping[str, Any]) -> list[Any]:
         adapt = db.ops.adapt_datetimefield_value
@@ -165,7 +167,9 @@ class _Compiled(Generic[M]):
         statement: str = "{query}",
         extra: Sequence[Any] = (),
     ) -> list[M]:
-        sql = self.sql if statement == "{query}" else statement.format(query=self.sql)
+        sql = self._statements.get(statement)
+        if sql is None:
+            sql = self._statements[statement] = statement.format(query=self.sql)
         with _cursor(db) as cursor:
             cursor.execute(sql, [*self.bind(db, values), *extra])
             columns = _column_names(cursor)

@@ -279,10 +279,14 @@ def ballot_rate_limit(view: Callable[..., HttpResponse]) -> Callable[..., HttpRe
     production), so every worker process sees the same count. If the cache
     is down, posts go through unlimited, with a warning: a Redis outage must
     not stop voting (tests/faults/test_redis_outage.py).
+
+    It wraps the whole ballot view; other methods than POST pass untouched.
     """
 
     @wraps(view)
     def limited(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        if request.method != "POST":
+            return view(request, *args, **kwargs)
         if _held_back(request):
             return too_many_requests(request)
         if request.POST.get("action") != "cast":
