@@ -16,7 +16,7 @@ from datetime import datetime
 from functools import cache
 from typing import Any
 
-from django.db import IntegrityError, connection, transaction
+from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, transaction
 from django.utils import timezone
 
 from accounts.models import User
@@ -141,7 +141,12 @@ def cast_on_known_paper(poll_id: int, voter: User, form: Mapping[str, Any]) -> Q
     poll = _write_in_one_statement(vote, known.online, member_now=True, returning=_RECEIPT_ONLY)
     if poll is None or not poll.written:
         return None
-    return QuickCast(code, Contest(pk=poll.contest_id, title=poll.contest_title))
+    # As loaded with only these two fields (any other is read if asked for): cheaper
+    # to make than Contest(...), which sets every field's default (8 µs).
+    contest = Contest.from_db(
+        DEFAULT_DB_ALIAS, ["id", "title"], [poll.contest_id, poll.contest_title]
+    )
+    return QuickCast(code, contest)
 
 
 @dataclass(frozen=True)
