@@ -321,8 +321,8 @@ inbox AS (
 SELECT {returning}, EXISTS (SELECT 1 FROM inbox) AS written FROM poll
 """
 
-# What a receipt needs of the poll, when nothing is refused: turning the other
-# columns (two of them times) into a Poll costs a known-paper cast 0.02 ms.
+# What a receipt needs of the poll once the vote is written. Reading back the rest
+# (two timestamps among them) and making a Poll of it cost a known-paper cast 0.02 ms.
 _RECEIPT_ONLY = "poll.id, poll.contest_id, poll.contest_title"
 
 
