@@ -86,7 +86,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--voters", type=int, default=20_000, help="split between the levels")
     p.add_argument("--levels", default="50,200", help="concurrent voters, comma-separated")
     p.add_argument("--workers", type=int, default=4, help="gunicorn workers")
-    p.add_argument("--threads", type=int, default=1, help="threads per gunicorn worker")
+    p.add_argument(
+        "--threads", type=int, default=1,
+        help="threads per gunicorn worker (each request still on a connection of its own)",
+    )  # fmt: skip
     p.add_argument("--candidates", type=int, default=8)
     p.add_argument("--database", default="teller_bench_casting")
     p.add_argument("--smoke", action="store_true", help="a few hundred voters, quickly")
@@ -148,7 +151,7 @@ def main(argv: list[str] | None = None) -> int:
         open_pairs, pairs = pairs[:reserved], pairs[reserved:]
         for level, share in zip(levels, _split(pairs, len(levels)), strict=True):
             http = {
-                "kind": "http", "concurrency": level, "time_limit": args.time_limit / args.slices
+                "kind": "http", "concurrency": level, "time_limit": args.time_limit / args.slices,
             }  # fmt: skip
             # The three runs go in turns, a slice of the voters each, so that other work
             # on the machine that comes and goes weighs on all three alike.
