@@ -13,7 +13,6 @@ tests/elections/test_cache_headers.py holds the two to the same headers.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from functools import wraps
 from typing import Any
@@ -35,7 +34,7 @@ def never_cached(view: Callable[..., HttpResponse]) -> Callable[..., HttpRespons
         if "Cache-Control" in response.headers or "Expires" in response.headers:
             add_never_cache_headers(response)
         else:
-            response.headers["Expires"] = http_date(time.time())
+            response.headers["Expires"] = http_date()  # now
             response.headers["Cache-Control"] = NEVER_CACHE
         return response
 

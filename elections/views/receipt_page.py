@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING
 
 from django.contrib.messages import get_messages
 from django.http import HttpRequest, HttpResponse
-from django.middleware.csrf import CSRF_TOKEN_LENGTH, get_token
+from django.middleware.csrf import CSRF_ALLOWED_CHARS, CSRF_TOKEN_LENGTH, get_token
 from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.utils.html import escape
@@ -55,7 +55,7 @@ _CODE = f"receipt-{secrets.token_hex(16)}"
 _TOKEN = f"csrf-{secrets.token_hex(16)}"
 _STAND_INS = re.compile(f"({_CODE}|{_TOKEN})")
 # A masked CSRF token, as CsrfViewMiddleware accepts it from a form.
-_MASKED_TOKEN = re.compile(f"[a-zA-Z0-9]{{{CSRF_TOKEN_LENGTH}}}")
+_MASKED_TOKEN = re.compile(f"[{re.escape(CSRF_ALLOWED_CHARS)}]{{{CSRF_TOKEN_LENGTH}}}")
 
 # Per process: (contest id, title, unread count, office link, URLconf, prefix) to
 # the page split around its stand-ins. A handful of contests are open at once.
